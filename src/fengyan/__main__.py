@@ -1,0 +1,5 @@
+"""Allow ``python -m fengyan``."""
+
+from fengyan.cli.app import main
+
+main()

@@ -1,0 +1,227 @@
+"""The ``fengyan`` command line: thin commands over the service functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fengyan import __version__
+from fengyan.i18n import t
+from fengyan.ingest.errors import IngestError
+from fengyan.ingest.service import ingest_path, lake_summary, list_batches, list_quarantine
+from fengyan.workspace import Workspace
+
+app = typer.Typer(
+    name="fengyan",
+    help="风眼 Fengyan — 地方金融风险监测预警平台 / local financial-risk monitoring and early warning.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+# Outside a terminal (CI logs, pipes) rich would wrap at 80 columns; tables need more.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+HomeOpt = Annotated[
+    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
+]
+
+
+@app.callback()
+def _global(
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Message language: zh (default) or en.")
+    ] = None,
+) -> None:
+    if lang:
+        os.environ["FENGYAN_LANG"] = lang
+
+
+def _ws(home: Path | None) -> Workspace:
+    return Workspace.from_env(home)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"fengyan {__version__}")
+
+
+@app.command()
+def init(home: HomeOpt = None) -> None:
+    """Create the data folder, the lake and the operational database (safe to repeat)."""
+    ws = _ws(home)
+    ws.init()
+    console.print(t("cli_initialised", home=ws.settings.home, db=ws.settings.database_url))
+
+
+@app.command()
+def schema(
+    type_name: Annotated[str | None, typer.Argument(help="A type to show in full.")] = None,
+) -> None:
+    """Print the schema: every type, or one type's fields with their security labels."""
+    from fengyan.schema import load_schema
+
+    sch = load_schema()
+    if type_name is None:
+        table = Table(title=t("cli_schema_title"))
+        for col in ("type", "中文", "kind", "key", "fields"):
+            table.add_column(col)
+        for et in sorted(sch, key=lambda e: (e.kind.value, e.name)):
+            table.add_row(et.name, et.label.zh, et.kind.value, ", ".join(et.key), str(len(et.fields)))
+        console.print(table)
+        return
+    try:
+        et = sch.get(type_name)
+    except KeyError:
+        err.print(t("ingest_unknown_type", file="-", type=type_name))
+        raise typer.Exit(2) from None
+    table = Table(title=f"{et.name} {et.label.zh} — {et.description}")
+    for col in ("field", "中文", "type", "req", "multi", "level", "PI", "mask"):
+        table.add_column(col)
+    for f in et.fields.values():
+        table.add_row(f.name, f.label.zh, f.type.value, "✓" if f.required or f.name in et.key else "",
+                      "✓" if f.multiple else "", str(f.security_level), f.personal or "", f.mask or "")  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file, or a folder with a manifest.yaml.")],
+    type_name: Annotated[str | None, typer.Option("--type", "-t", help="Record type, e.g. enterprise.")] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Sending agency, e.g. 市场监管局.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="Column mapping YAML.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (detected if omitted).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl, xlsx or parquet.")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", help="Date the data describes.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Validate and load a file (or a folder's manifest) into the lake; bad records go to quarantine."""
+    ws = _ws(home)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:  # fmt: skip
+        task = progress.add_task("", total=None)
+
+        def on_file(p: Path) -> None:
+            progress.update(task, description=p.name, completed=0)
+
+        try:
+            reports = ingest_path(ws, path, type_name, source, mapping=mapping, encoding=encoding,
+                                  fmt=fmt, as_of=as_of, on_file=on_file,
+                                  on_progress=lambda n: progress.update(task, completed=n))  # fmt: skip
+        except IngestError as exc:
+            progress.stop()
+            err.print(f"[red]✗[/red] {exc.message()}")
+            raise typer.Exit(2) from None
+    table = Table(title=t("cli_ingest_title"))
+    for col in ("file", "type", "source", "read", "stored", "quarantined", "warnings", "batch"):
+        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "warnings") else "left")
+    for r in reports:
+        table.add_row(Path(r.file).name, r.entity_type, r.source, f"{r.rows_read:,}", f"{r.rows_stored:,}",
+                      f"{r.rows_quarantined:,}", f"{r.warnings:,}",
+                      r.batch_id[:12] + (" " + t("cli_already") if r.already_ingested else ""))  # fmt: skip
+    console.print(table)
+    for r in reports:
+        if r.ignored_columns:
+            console.print(t("cli_ignored_columns", file=Path(r.file).name, columns=", ".join(r.ignored_columns)))
+    if any(r.rows_quarantined or r.warnings for r in reports):
+        console.print(t("cli_see_quarantine"))
+
+
+@app.command()
+def batches(home: HomeOpt = None) -> None:
+    """List every ingested batch with its source, checksum and counts."""
+    ws = _ws(home)
+    table = Table(title=t("cli_batches_title"))
+    for col in ("seq", "batch", "type", "source", "file", "as of", "read", "stored", "quarantined", "sha256"):
+        table.add_column(col)
+    for b in list_batches(ws):
+        table.add_row(str(b.seq), b.id[:12], b.entity_type, b.source, b.file_name, b.as_of.date().isoformat(),
+                      f"{b.rows_read:,}", f"{b.rows_stored:,}", f"{b.rows_quarantined:,}", b.file_sha256[:12])  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def quarantine(
+    batch: Annotated[str | None, typer.Option(help="Batch id or its prefix.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
+    severity: Annotated[str | None, typer.Option(help="error or warning.")] = None,
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    home: HomeOpt = None,
+) -> None:
+    """List quarantined records: file, row, field, value and the reason."""
+    ws = _ws(home)
+    total, rows = list_quarantine(ws, batch, reason, severity, limit, offset)
+    table = Table(title=t("cli_quarantine_title", total=total))
+    for col in ("file", "row", "field", "value", "reason", "severity"):
+        table.add_column(col, overflow="fold")
+    for q in rows:
+        shown = q.value if q.value is None or len(q.value) <= 40 else q.value[:40] + "…"
+        table.add_row(q.file_name, str(q.row or "-"), q.field or "-", shown or "",
+                      t(q.reason, **q.params), q.severity)  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def status(home: HomeOpt = None) -> None:
+    """Show what the store holds: lake tables, batches and quarantine."""
+    ws = _ws(home)
+    table = Table(title=t("cli_status_title", lake=ws.lake.root))
+    for col in ("table", "current", "versions"):
+        table.add_column(col, justify="right" if col != "table" else "left")
+    for name, current, versions in lake_summary(ws):
+        table.add_row(name, f"{current:,}", f"{versions:,}")
+    console.print(table)
+    bs = list_batches(ws)
+    console.print(t("cli_status_batches", batches=len(bs), read=sum(b.rows_read for b in bs),
+                    stored=sum(b.rows_stored for b in bs),
+                    quarantined=sum(b.rows_quarantined for b in bs)))  # fmt: skip
+
+
+@app.command()
+def demo(home: HomeOpt = None) -> None:
+    """Initialise the embedded store, ingest the bundled sample and show what it holds."""
+    from fengyan.samples import sample_dir
+
+    ws = _ws(home)
+    ws.init()
+    console.print(t("cli_demo_start", home=ws.settings.home))
+    ingest(sample_dir(), home=home)
+    status(home=home)
+    console.print(t("cli_demo_next"))
+
+
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="Folder to write generated docs into.")] = Path("docs"),
+    check: Annotated[bool, typer.Option(help="Fail if the committed docs differ.")] = False,
+) -> None:
+    """Regenerate docs/schema.md and docs/cli.md from the code (or --check them)."""
+    from fengyan.docsgen import generated_docs
+
+    stale = []
+    for name, text in generated_docs().items():
+        target = out / name
+        if check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    if stale:
+        err.print(t("cli_docs_stale", files=", ".join(stale)))
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``fengyan`` script."""
+    app()

@@ -1,0 +1,50 @@
+"""Errors and findings of ingestion, each with a stable code and a bilingual message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fengyan.i18n import t
+
+
+class IngestError(Exception):
+    """The whole file cannot be used. Nothing from it is stored; the exit code is non-zero."""
+
+    def __init__(self, code: str, file: str, **params: Any) -> None:
+        self.code = code
+        self.file = file
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the current language), naming the file."""
+        return t(self.code, lang, file=self.file, **self.params)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding about one record (and usually one field) of a file.
+
+    ``severity`` is ``error`` (the record is quarantined) or ``warning`` (the record is
+    stored and the finding is kept for review).
+    """
+
+    row: int | None
+    field: str | None
+    value: str | None
+    reason: str
+    severity: str = "error"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, file: str, lang: str | None = None) -> str:
+        """A message naming the file, row and field."""
+        detail = t(self.reason, lang, **self.params)
+        where = t(
+            "ingest_where",
+            lang,
+            file=file,
+            row=self.row if self.row is not None else "-",
+            field=self.field or "-",
+        )
+        return f"{where}: {detail}"

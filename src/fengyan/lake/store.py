@@ -1,0 +1,203 @@
+"""The lake: one Parquet file per ingested batch, per table, read through DuckDB.
+
+Layout::
+
+    <lake>/<table>/batch-<seq:06d>-<batch id>.parquet   committed batches
+    <lake>/_staging/<batch id>.<pid>.parquet             batches being written
+
+A batch file is written under ``_staging`` and moved into place with ``os.replace``
+after an ``fsync``, so a crash leaves either the old state or the complete new file,
+never a partial one. Files are never rewritten in place; history is kept by appending.
+
+Every record carries system columns: ``_id`` (hash of type and key), ``_hash`` (hash of
+its content), ``_batch``, ``_seq`` (the batch's ingest order), ``_source``, ``_row``
+(position in the source file) and ``_valid_from`` (from when it is known). The validity
+end ``_valid_to`` is the next version's ``_valid_from`` and is derived when reading, so
+that the state "as of" any moment can be read back without rewriting old files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SYSTEM_COLUMNS = ("_id", "_hash", "_batch", "_seq", "_source", "_row", "_valid_from")
+
+# Deterministic output: the same rows give the same bytes (crash-recovery tests rely on it).
+_WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BatchWriter:
+    """Streams record chunks of one batch into a staging file, then commits it."""
+
+    def __init__(self, staging: Path, final: Path, schema: pa.Schema) -> None:
+        self.staging = staging
+        self.final = final
+        self.schema = schema
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            staging, schema, **_WRITE_OPTIONS
+        )
+
+    def write(self, table: pa.Table) -> None:
+        """Append a chunk (cast to the batch schema)."""
+        if self._writer is None:
+            raise RuntimeError("batch already committed or aborted")
+        if table.num_rows:
+            self._writer.write_table(table.select(self.schema.names).cast(self.schema))
+            self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the staging file without committing it."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def commit(self) -> Path:
+        """Make the batch visible atomically and durably."""
+        self.close()
+        with open(self.staging, "rb") as fh:
+            os.fsync(fh.fileno())
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.staging, self.final)
+        _fsync_dir(self.final.parent)
+        return self.final
+
+    def abort(self) -> None:
+        """Throw the staging file away."""
+        self.close()
+        self.staging.unlink(missing_ok=True)
+
+
+class Lake:
+    """The Parquet lake rooted at ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where batches are written before they are committed."""
+        return self.root / "_staging"
+
+    def table_dir(self, table: str) -> Path:
+        """The folder of one table's batch files."""
+        return self.root / table
+
+    def batch_file(self, table: str, seq: int, batch_id: str) -> Path:
+        """The committed path of a batch (sorted by ingest order)."""
+        return self.table_dir(table) / f"batch-{seq:06d}-{batch_id}.parquet"
+
+    def find_batch_files(self, table: str, batch_id: str) -> list[Path]:
+        """Committed files of ``batch_id`` (normally none or one)."""
+        return sorted(self.table_dir(table).glob(f"batch-*-{batch_id}.parquet"))
+
+    def tables(self) -> list[str]:
+        """Tables that have at least one committed batch."""
+        if not self.root.exists():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith("_") and any(p.glob("batch-*.parquet"))
+        )
+
+    def files(self, table: str) -> list[Path]:
+        """Committed batch files of ``table`` in ingest order."""
+        return sorted(self.table_dir(table).glob("batch-*.parquet"))
+
+    @contextmanager
+    def open_batch(
+        self, table: str, seq: int, batch_id: str, schema: pa.Schema
+    ) -> Iterator[BatchWriter]:
+        """Write a batch; it is committed only if the caller calls ``commit()``."""
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        # Leftovers of an earlier, killed attempt at the same batch are garbage.
+        for stale in self.staging_dir.glob(f"{batch_id}.*.parquet"):
+            stale.unlink(missing_ok=True)
+        staging = self.staging_dir / f"{batch_id}.{os.getpid()}.parquet"
+        writer = BatchWriter(staging, self.batch_file(table, seq, batch_id), schema)
+        try:
+            yield writer
+        finally:
+            writer.abort() if writer.staging.exists() else writer.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def versions_sql(self, table: str, as_of: datetime | None = None) -> str:
+        """SQL over every version of ``table`` with ``_valid_to``; optionally as of a time.
+
+        A version is a change of content: a record re-sent unchanged in a later batch does
+        not start a new version. Ties on ``_valid_from`` go to the later batch.
+        """
+        files = self.files(table)
+        if not files:
+            raise LookupError(f"table {table!r} has no data in the lake at {self.root}")
+        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        order = "ORDER BY _valid_from, _seq, _row"
+        sql = f"""
+            WITH src AS (
+                SELECT * FROM read_parquet([{file_list}], union_by_name = true)
+            ), changes AS (
+                SELECT *, lag(_hash) OVER (PARTITION BY _id {order}) AS _prev_hash FROM src
+            ), versions AS (
+                SELECT * EXCLUDE (_prev_hash) FROM changes
+                WHERE _prev_hash IS NULL OR _prev_hash <> _hash
+            )
+            SELECT *, lead(_valid_from) OVER (PARTITION BY _id {order}) AS _valid_to
+            FROM versions
+        """  # noqa: S608 - file paths are quoted; no user text reaches this SQL
+        if as_of is None:
+            return sql
+        ts = as_of.isoformat()
+        return f"""
+            SELECT * FROM ({sql})
+            WHERE _valid_from <= TIMESTAMPTZ '{ts}'
+              AND (_valid_to IS NULL OR _valid_to > TIMESTAMPTZ '{ts}')
+        """  # noqa: S608 - ts is produced by datetime.isoformat()
+
+    def current_sql(self, table: str, as_of: datetime | None = None) -> str:
+        """SQL for the state of ``table`` at ``as_of`` (default: the latest state)."""
+        if as_of is not None:
+            return self.versions_sql(table, as_of)
+        return f"SELECT * FROM ({self.versions_sql(table)}) WHERE _valid_to IS NULL"  # noqa: S608
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with a view per table (current state)."""
+        con = duckdb.connect()
+        for table in self.tables():
+            con.execute(f'CREATE VIEW "{table}" AS {self.current_sql(table)}')
+            con.execute(f'CREATE VIEW "{table}__versions" AS {self.versions_sql(table)}')
+        return con
+
+    def read(self, table: str, as_of: datetime | None = None) -> pa.Table:
+        """The state of ``table`` at ``as_of`` as an Arrow table, ordered by ``_id``."""
+        con = duckdb.connect()
+        try:
+            return con.sql(f"{self.current_sql(table, as_of)} ORDER BY _id").to_arrow_table()
+        finally:
+            con.close()
+
+    def count(self, table: str, as_of: datetime | None = None) -> int:
+        """How many records ``table`` holds at ``as_of``."""
+        con = duckdb.connect()
+        try:
+            row = con.execute(f"SELECT count(*) FROM ({self.current_sql(table, as_of)})").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()

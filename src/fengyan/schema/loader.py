@@ -1,0 +1,119 @@
+"""Load the schema YAML files shipped under ``fengyan/schema/types/``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from fengyan.schema.model import EntityType, FieldType, Schema
+
+
+class SchemaError(ValueError):
+    """A schema file is malformed or refers to something that does not exist."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects duplicate keys.
+
+    PyYAML silently keeps the last of two equal keys, so a type or field defined twice in
+    one file would vanish without a word; here it is an error.
+    """
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, `location: message`, without pydantic's URLs."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+def _load_file(name: str, text: str) -> list[EntityType]:
+    # _StrictLoader is a SafeLoader: no arbitrary Python objects are constructed.
+    loader = _StrictLoader(text)
+    loader.name = name  # so that YAML error marks name the file
+    try:
+        data = loader.get_single_data() or {}
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"{name}: not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise SchemaError(f"{name}: expected a mapping of type name → definition")
+    out = []
+    for type_name, body in data.items():
+        if not isinstance(body, dict):
+            raise SchemaError(f"{name}: {type_name} must be a mapping")
+        try:
+            out.append(EntityType.model_validate({"name": type_name, **body}))
+        except ValidationError as exc:
+            raise SchemaError(f"{name}: {type_name}: {_describe(exc)}") from exc
+    return out
+
+
+def load_schema_from(paths: list[Path] | None = None) -> Schema:
+    """Build a :class:`Schema` from YAML files (the packaged ones by default)."""
+    texts: list[tuple[str, str]] = []
+    if paths is None:
+        folder = resources.files("fengyan.schema").joinpath("types")
+        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+            if entry.name.endswith(".yaml"):
+                texts.append((entry.name, entry.read_text(encoding="utf-8")))
+    else:
+        texts = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
+    types: dict[str, EntityType] = {}
+    files: dict[str, str] = {}
+    tables: dict[str, str] = {}
+    for name, text in texts:
+        for et in _load_file(name, text):
+            if et.name in types:
+                raise SchemaError(
+                    f"{name}: type {et.name} is defined twice (also in {files[et.name]})"
+                )
+            if et.table in tables:
+                raise SchemaError(f"{name}: table {et.table} used by {tables[et.table]} too")
+            types[et.name] = et
+            files[et.name] = name
+            tables[et.table] = et.name
+    _check_refs(types, files)
+    return Schema(types=types)
+
+
+def _check_refs(types: dict[str, EntityType], files: dict[str, str]) -> None:
+    for et in types.values():
+        for f in et.fields.values():
+            if f.type is FieldType.REF:
+                for target in f.range or ():
+                    if target not in types:
+                        raise SchemaError(
+                            f"{files[et.name]}: {et.name}: field {f.name} refers to "
+                            f"unknown type {target!r}"
+                        )
+
+
+@cache
+def load_schema() -> Schema:
+    """The packaged schema, loaded once per process."""
+    return load_schema_from(None)

@@ -1,0 +1,274 @@
+"""Free-text Chinese addresses → the deepest region code the text justifies.
+
+``parse_address("广东省深圳市南山区粤海街道科技园社区科苑路15号")`` gives ``440305007003``
+with the remainder ``科苑路15号``. The parser
+
+1. normalises the text: full-width forms folded, whitespace and brackets dropped (their
+   content kept), postcodes, phone numbers and leading labels (地址：, 中国) removed;
+2. walks down the hierarchy from the start of the text: at each position it looks up the
+   following characters in an alias index (full names and everyday short forms such as
+   深圳 for 深圳市 or 科技园社区 for 科技园社区居委会), keeping only regions below the
+   current one, so levels may be skipped (南山区… without a city) but never contradicted;
+3. scores every complete reading by characters explained, then preference for
+   ``default_city``, then fewest skipped levels, then fewest short forms. Readings that tie
+   on a different region make the match ``ambiguous`` (朝阳区 is in 北京 and in 长春).
+
+Short forms are only accepted when the next character does not continue a place or road
+name (南山 in 南山大道 is a road, not 南山区). Villages are looked up among the descendants
+of the region reached so far, never across the country: there are 620k of them and their
+names repeat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Final, NamedTuple
+
+from fengyan.i18n import t
+from fengyan.standards.regions import (
+    RegionTable,
+    UnknownRegionError,
+    normalize_name,
+    region_table,
+)
+from fengyan.standards.text import to_halfwidth
+
+_NOISE: Final = re.compile(
+    r"(?:邮政编码|邮编)[:：]?\d{6}"
+    r"|(?:联系电话|电话|手机|座机|传真|tel|phone)[:：]?[\d\-+()转]{5,}"
+    r"|(?<!\d)(?:\+?86-?)?1[3-9]\d{9}(?!\d)"  # mobile numbers
+    r"|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)",  # fixed lines written with the area-code hyphen
+    re.IGNORECASE,
+)
+_LEADING: Final = re.compile(
+    r"^(?:(?:注册|经营|办公|通讯|通信|联系|收货|居住|户籍|详细)?地址|住所|住址)[:：]?"
+    r"|^(?:中华人民共和国|中国)"
+    r"|^\d{6}(?!\d)"  # a postcode written before the address
+)
+_TRAILING_POSTCODE: Final = re.compile(r"(?<![\d-])\d{6}$")
+# Punctuation people put between levels; skipped at match boundaries, kept in the remainder.
+_SEPARATORS: Final = frozenset(",，、;；:：.。·-—_/|\\~～")
+# A short form (南山) followed by one of these is part of a longer name (南山大道, 南山村).
+_CONTINUES: Final = frozenset("省市区县州旗盟路街道巷弄里号门桥大村镇乡社")
+_MAX_READINGS: Final = 2000  # bounds the search on pathological input (城关镇城关镇…)
+
+
+class _Step(NamedTuple):
+    row: int
+    start: int
+    end: int
+    short: bool
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddressMatch:
+    """The region an address was resolved to, with the evidence for it.
+
+    ``spans`` index into ``normalized`` (the cleaned text), one per matched level.
+    ``candidates`` lists every equally good reading; when there are several, ``ambiguous``
+    is true and ``code`` is only the first of them: do not assign jurisdiction from it.
+    """
+
+    code: str
+    level: int
+    names: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    normalized: str
+    remainder: str
+    confidence: float
+    ambiguous: bool
+    candidates: tuple[str, ...]
+
+    def message(self) -> str | None:
+        """A user-facing note when the match is ambiguous, else ``None``."""
+        if not self.ambiguous:
+            return None
+        return t(
+            "region_address_ambiguous", text=self.normalized, candidates="、".join(self.candidates)
+        )
+
+
+def normalize_address(text: str) -> str:
+    """The cleaned form of ``text`` that the parser reads and spans refer to."""
+    s = "".join(to_halfwidth(text).split())
+    s = _NOISE.sub("", s)
+    s = normalize_name(s).strip("".join(_SEPARATORS))
+    previous = None
+    while previous != s:  # labels, country and postcode can come in any order
+        previous, s = s, _LEADING.sub("", s).lstrip("".join(_SEPARATORS))
+    return _TRAILING_POSTCODE.sub("", s).rstrip("".join(_SEPARATORS))
+
+
+class AddressParser:
+    """Address parsing over one :class:`RegionTable`; use :func:`parse_address`."""
+
+    def __init__(self, table: RegionTable) -> None:
+        self.table = table
+        self.index = table.name_index
+        # For each two-character opening, the alias lengths that start with it, so a
+        # position costs a handful of dict look-ups instead of one per possible length.
+        lengths: dict[str, set[int]] = {}
+        for alias in self.index:
+            lengths.setdefault(alias[:2], set()).add(len(alias))
+        self.lengths = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        self.parent = {i: table.parent_index(i) for i in table.upper_names}
+
+    def _skipped(self, row: int, node: int | None) -> int:
+        """Levels omitted between ``node`` and its descendant ``row``.
+
+        A pseudo level (北京's 市辖区) counts only when the level above it is omitted too:
+        北京市朝阳区 omits nothing, 朝阳区 alone omits as much as 长春's 朝阳区 does, so
+        the two stay tied (ambiguous) instead of the municipality winning by accident.
+        """
+        p, count = self._parent_of(row), 0
+        while p is not None and p != node:
+            above = self._parent_of(p)
+            count += p not in self.table.pseudo or above != node
+            p = above
+        return count
+
+    def _steps(self, s: str, pos: int, node: int | None, default: int | None) -> list[_Step]:
+        """Every region below ``node`` whose name or short form starts at ``pos``."""
+        while pos < len(s) and s[pos] in _SEPARATORS:
+            pos += 1
+        table, found = self.table, dict[int, _Step]()
+        low, high = table.span(node)
+        node_level = 0 if node is None else table.level_at(node)
+        for k in self.lengths.get(s[pos : pos + 2], ()):
+            end = pos + k
+            for row, short in self.index.get(s[pos:end], ()):
+                if not low <= row < high or table.level_at(row) <= node_level:
+                    continue
+                if short and end < len(s) and s[end] in _CONTINUES:
+                    continue
+                if row not in found or found[row].end < end:
+                    found[row] = _Step(row, pos, end, short, self._skipped(row, node))
+        # Villages are searched below a county or township; below a city (thousands of
+        # villages) or, with a default city, from the start, only when nothing else fits.
+        village_scope = node if node_level >= 3 else None
+        if not found and node_level <= 2:
+            village_scope = node if node_level == 2 else default if node is None else None
+        if village_scope is not None:
+            villages = table.village_index(village_scope)
+            for end in range(min(len(s), pos + 40), pos + 1, -1):
+                for row in villages.get(s[pos:end], ()):
+                    if row not in found:
+                        found[row] = _Step(row, pos, end, False, self._skipped(row, node))
+        return list(found.values())
+
+    def _readings(self, s: str, start: int, default: int | None) -> list[tuple[_Step, ...]]:
+        """All maximal chains of matches from ``start`` (depth-first, bounded)."""
+        done: list[tuple[_Step, ...]] = []
+        stack: list[tuple[int | None, int, tuple[_Step, ...]]] = [(None, start, ())]
+        budget = _MAX_READINGS
+        while stack and budget > 0:
+            budget -= 1
+            node, pos, steps = stack.pop()
+            following = self._steps(s, pos, node, default)
+            if not following:
+                done.append(steps)
+            stack.extend((step.row, step.end, (*steps, step)) for step in following)
+        return [r for r in done if r]
+
+    def parse(self, text: str, default_city: str | None = None) -> AddressMatch | None:
+        """See :func:`parse_address`."""
+        table = self.table
+        default = None
+        if default_city is not None:
+            default = table.index_of(default_city)
+            if default is None:
+                raise UnknownRegionError(default_city)
+        s = normalize_address(text)
+        readings, start = self._readings(s, 0, default), 0
+        while not readings and start < len(s) - 1:
+            # Text before the address (a company name, a label we do not know): resume at
+            # the next place where a full name of a province, city or county begins.
+            start += 1
+            if self._opens_address(s, start):
+                readings = self._readings(s, start, default)
+        if not readings:
+            return None
+
+        low, high = table.span(default)
+
+        def score(reading: tuple[_Step, ...]) -> tuple[int, int, int, int]:
+            last = reading[-1].row
+            in_default = default is not None and (last == default or low <= last < high)
+            chars = sum(step.end - step.start for step in reading)
+            shorts = sum(step.short for step in reading)
+            return chars, int(in_default), -sum(step.skipped for step in reading), -shorts
+
+        best: dict[int, tuple[tuple[int, int, int, int], tuple[_Step, ...]]] = {}
+        for reading in readings:
+            key = score(reading)
+            row = reading[-1].row
+            if row not in best or best[row][0] < key:
+                best[row] = (key, reading)
+        top = max(key for key, _ in best.values())
+        winners = sorted(row for row, (key, _) in best.items() if key == top)
+        reading = best[winners[0]][1]
+        rivals = [k for k, _ in best.values() if k[0] == top[0] and k[1] != top[1]]
+        confidence = 0.9 ** -top[2] * 0.95 ** -top[3] * (0.8 if start else 1.0)
+        confidence *= (0.9 if rivals else 1.0) / len(winners)
+        region = table.region_at(winners[0])
+        end = reading[-1].end
+        return AddressMatch(
+            code=region.code,
+            level=region.level,
+            names=self._names(winners[0]),
+            spans=tuple((step.start, step.end) for step in reading),
+            normalized=s,
+            remainder=s[end:].lstrip("".join(_SEPARATORS)),
+            confidence=round(confidence, 3),
+            ambiguous=len(winners) > 1,
+            candidates=tuple(table.region_at(row).code for row in winners),
+        )
+
+    def _parent_of(self, row: int) -> int | None:
+        # Levels 1–4 are precomputed; a village's parent needs one binary search.
+        return self.parent[row] if row in self.parent else self.table.parent_index(row)
+
+    def _names(self, row: int) -> tuple[str, ...]:
+        """Names from province down to ``row``, leaving out pseudo levels (市辖区)."""
+        chain: list[int] = [row]
+        while (p := self._parent_of(chain[-1])) is not None:
+            chain.append(p)
+        pseudo = self.table.pseudo
+        return tuple(self.table.name_at(i) for i in reversed(chain) if i not in pseudo)
+
+    def _opens_address(self, s: str, pos: int) -> bool:
+        """Whether the full name of a province, city or county begins at ``pos``."""
+        for k in self.lengths.get(s[pos : pos + 2], ()):
+            for row, short in self.index.get(s[pos : pos + k], ()):
+                if not short and self.table.level_at(row) <= 3:
+                    return True
+        return False
+
+
+@cache
+def _parser() -> AddressParser:
+    return AddressParser(region_table())
+
+
+def parse_address(text: str, default_city: str | None = None) -> AddressMatch | None:
+    """Resolve a free-text address to the deepest region code it justifies.
+
+    ``default_city`` (any region code, usually a city such as ``"4403"``) breaks ties for
+    addresses that omit the city: 南山区… then means 深圳's 南山区 rather than 鹤岗's.
+    An address that names another city explicitly still resolves there. Returns ``None``
+    when no region name is found; never raises on text (raises UnknownRegionError only for
+    a malformed ``default_city``).
+    """
+    return _parser().parse(text, default_city)
+
+
+def parse_addresses(
+    texts: Iterable[str], default_city: str | None = None
+) -> list[AddressMatch | None]:
+    """:func:`parse_address` over many texts, sharing the index and village caches."""
+    parser = _parser()
+    return [parser.parse(text, default_city) for text in texts]

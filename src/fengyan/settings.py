@@ -1,14 +1,13 @@
 """Settings in one typed object, read from the environment and validated at start-up.
 
-| variable                 | default                          | meaning                                  |
-|--------------------------|----------------------------------|------------------------------------------|
-| ``FENGYAN_HOME``         | ``./var``                        | working directory for data and secrets   |
-| ``FENGYAN_LAKE_DIR``     | ``$FENGYAN_HOME/lake``           | the Parquet lake                         |
-| ``FENGYAN_DATABASE_URL`` | ``sqlite:///$FENGYAN_HOME/fengyan.db`` | the operational database (SQLAlchemy URL) |
-| ``FENGYAN_PSEUDONYM_KEY``| generated into ``$FENGYAN_HOME/pseudonym.key`` | key for hashing ID numbers |
-| ``FENGYAN_LANG``         | ``zh``                           | language of user-facing messages (zh/en) |
-| ``FENGYAN_CHUNK_ROWS``   | ``50000``                        | rows per ingest chunk (bounds memory)     |
-| ``SOURCE_DATE_EPOCH``    | unset                            | fixes "now" for reproducible runs        |
+- ``FENGYAN_HOME`` (default ``./var``): working folder for data and secrets.
+- ``FENGYAN_LAKE_DIR`` (default ``$FENGYAN_HOME/lake``): the Parquet lake.
+- ``FENGYAN_DATABASE_URL`` (default SQLite at ``$FENGYAN_HOME/fengyan.db``): SQLAlchemy URL.
+- ``FENGYAN_PSEUDONYM_KEY`` (default: generated into ``$FENGYAN_HOME/pseudonym.key``):
+  the key for hashing ID numbers.
+- ``FENGYAN_LANG`` (default ``zh``): language of user-facing messages (zh/en).
+- ``FENGYAN_CHUNK_ROWS`` (default 50000): rows per ingest chunk (bounds memory).
+- ``SOURCE_DATE_EPOCH`` (unset): fixes "now" for reproducible runs.
 
 docs/operations.md carries the same table for operators.
 """

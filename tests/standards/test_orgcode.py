@@ -33,7 +33,9 @@ def test_printed_form_and_known_vectors() -> None:
     assert orgcode.compute_check_char("00000000") == "0"
     assert orgcode.compute_check_char("00000001") == "9"
     x_body = next(
-        "".join(p) for p in itertools.product("0123", repeat=8) if orgcode.compute_check_char("".join(p)) == "X"
+        "".join(p)
+        for p in itertools.product("0123", repeat=8)
+        if orgcode.compute_check_char("".join(p)) == "X"
     )
     assert orgcode.is_valid(x_body + "X")
     assert orgcode.check("60003734-2").reason == result.BAD_CHECK_CHAR

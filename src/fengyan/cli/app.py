@@ -21,7 +21,10 @@ from fengyan.workspace import Workspace
 
 app = typer.Typer(
     name="fengyan",
-    help="风眼 Fengyan — 地方金融风险监测预警平台 / local financial-risk monitoring and early warning.",
+    help=(
+        "风眼 Fengyan — 地方金融风险监测预警平台 / "
+        "local financial-risk monitoring and early warning."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -76,7 +79,9 @@ def schema(
         for col in ("type", "中文", "kind", "key", "fields"):
             table.add_column(col)
         for et in sorted(sch, key=lambda e: (e.kind.value, e.name)):
-            table.add_row(et.name, et.label.zh, et.kind.value, ", ".join(et.key), str(len(et.fields)))
+            table.add_row(
+                et.name, et.label.zh, et.kind.value, ", ".join(et.key), str(len(et.fields))
+            )
         console.print(table)
         return
     try:
@@ -88,50 +93,100 @@ def schema(
     for col in ("field", "中文", "type", "req", "multi", "level", "PI", "mask"):
         table.add_column(col)
     for f in et.fields.values():
-        table.add_row(f.name, f.label.zh, f.type.value, "✓" if f.required or f.name in et.key else "",
-                      "✓" if f.multiple else "", str(f.security_level), f.personal or "", f.mask or "")  # fmt: skip
+        table.add_row(
+            f.name,
+            f.label.zh,
+            f.type.value,
+            "✓" if f.required or f.name in et.key else "",
+            "✓" if f.multiple else "",
+            str(f.security_level),
+            f.personal or "",
+            f.mask or "",
+        )
     console.print(table)
 
 
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A file, or a folder with a manifest.yaml.")],
-    type_name: Annotated[str | None, typer.Option("--type", "-t", help="Record type, e.g. enterprise.")] = None,
-    source: Annotated[str | None, typer.Option("--source", "-s", help="Sending agency, e.g. 市场监管局.")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="Column mapping YAML.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (detected if omitted).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl, xlsx or parquet.")] = None,
-    as_of: Annotated[datetime | None, typer.Option("--as-of", help="Date the data describes.")] = None,
+    type_name: Annotated[
+        str | None, typer.Option("--type", "-t", help="Record type, e.g. enterprise.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Sending agency, e.g. 市场监管局.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Column mapping YAML.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding (detected if omitted).")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, jsonl, xlsx or parquet.")
+    ] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", help="Date the data describes.")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Validate and load a file (or a folder's manifest) into the lake; bad records go to quarantine."""
+    """Validate and load a file (or a folder's manifest); bad records are quarantined."""
     ws = _ws(home)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                  TimeElapsedColumn(), console=err, transient=True) as progress:  # fmt: skip
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("", total=None)
 
         def on_file(p: Path) -> None:
             progress.update(task, description=p.name, completed=0)
 
         try:
-            reports = ingest_path(ws, path, type_name, source, mapping=mapping, encoding=encoding,
-                                  fmt=fmt, as_of=as_of, on_file=on_file,
-                                  on_progress=lambda n: progress.update(task, completed=n))  # fmt: skip
+            reports = ingest_path(
+                ws,
+                path,
+                type_name,
+                source,
+                mapping=mapping,
+                encoding=encoding,
+                fmt=fmt,
+                as_of=as_of,
+                on_file=on_file,
+                on_progress=lambda n: progress.update(task, completed=n),
+            )
         except IngestError as exc:
             progress.stop()
             err.print(f"[red]✗[/red] {exc.message()}")
             raise typer.Exit(2) from None
     table = Table(title=t("cli_ingest_title"))
     for col in ("file", "type", "source", "read", "stored", "quarantined", "warnings", "batch"):
-        table.add_column(col, justify="right" if col in ("read", "stored", "quarantined", "warnings") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "stored", "quarantined", "warnings") else "left"
+        )
     for r in reports:
-        table.add_row(Path(r.file).name, r.entity_type, r.source, f"{r.rows_read:,}", f"{r.rows_stored:,}",
-                      f"{r.rows_quarantined:,}", f"{r.warnings:,}",
-                      r.batch_id[:12] + (" " + t("cli_already") if r.already_ingested else ""))  # fmt: skip
+        table.add_row(
+            Path(r.file).name,
+            r.entity_type,
+            r.source,
+            f"{r.rows_read:,}",
+            f"{r.rows_stored:,}",
+            f"{r.rows_quarantined:,}",
+            f"{r.warnings:,}",
+            r.batch_id[:12] + (" " + t("cli_already") if r.already_ingested else ""),
+        )
     console.print(table)
     for r in reports:
         if r.ignored_columns:
-            console.print(t("cli_ignored_columns", file=Path(r.file).name, columns=", ".join(r.ignored_columns)))
+            console.print(
+                t(
+                    "cli_ignored_columns",
+                    file=Path(r.file).name,
+                    columns=", ".join(r.ignored_columns),
+                )
+            )
     if any(r.rows_quarantined or r.warnings for r in reports):
         console.print(t("cli_see_quarantine"))
 
@@ -141,11 +196,32 @@ def batches(home: HomeOpt = None) -> None:
     """List every ingested batch with its source, checksum and counts."""
     ws = _ws(home)
     table = Table(title=t("cli_batches_title"))
-    for col in ("seq", "batch", "type", "source", "file", "as of", "read", "stored", "quarantined", "sha256"):
+    for col in (
+        "seq",
+        "batch",
+        "type",
+        "source",
+        "file",
+        "as of",
+        "read",
+        "stored",
+        "quarantined",
+        "sha256",
+    ):
         table.add_column(col)
     for b in list_batches(ws):
-        table.add_row(str(b.seq), b.id[:12], b.entity_type, b.source, b.file_name, b.as_of.date().isoformat(),
-                      f"{b.rows_read:,}", f"{b.rows_stored:,}", f"{b.rows_quarantined:,}", b.file_sha256[:12])  # fmt: skip
+        table.add_row(
+            str(b.seq),
+            b.id[:12],
+            b.entity_type,
+            b.source,
+            b.file_name,
+            b.as_of.date().isoformat(),
+            f"{b.rows_read:,}",
+            f"{b.rows_stored:,}",
+            f"{b.rows_quarantined:,}",
+            b.file_sha256[:12],
+        )
     console.print(table)
 
 
@@ -166,8 +242,14 @@ def quarantine(
         table.add_column(col, overflow="fold")
     for q in rows:
         shown = q.value if q.value is None or len(q.value) <= 40 else q.value[:40] + "…"
-        table.add_row(q.file_name, str(q.row or "-"), q.field or "-", shown or "",
-                      t(q.reason, **q.params), q.severity)  # fmt: skip
+        table.add_row(
+            q.file_name,
+            str(q.row or "-"),
+            q.field or "-",
+            shown or "",
+            t(q.reason, **q.params),
+            q.severity,
+        )
     console.print(table)
 
 
@@ -182,9 +264,15 @@ def status(home: HomeOpt = None) -> None:
         table.add_row(name, f"{current:,}", f"{versions:,}")
     console.print(table)
     bs = list_batches(ws)
-    console.print(t("cli_status_batches", batches=len(bs), read=sum(b.rows_read for b in bs),
-                    stored=sum(b.rows_stored for b in bs),
-                    quarantined=sum(b.rows_quarantined for b in bs)))  # fmt: skip
+    console.print(
+        t(
+            "cli_status_batches",
+            batches=len(bs),
+            read=sum(b.rows_read for b in bs),
+            stored=sum(b.rows_stored for b in bs),
+            quarantined=sum(b.rows_quarantined for b in bs),
+        )
+    )
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from fengyan.i18n import t
@@ -35,7 +36,7 @@ class Issue:
     value: str | None
     reason: str
     severity: str = "error"
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def message(self, file: str, lang: str | None = None) -> str:
         """A message naming the file, row and field."""

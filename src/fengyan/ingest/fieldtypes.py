@@ -29,8 +29,16 @@ from fengyan.standards.regions import region_table
 DEFAULT_MAX_LENGTH = {FieldType.NAME: 300, FieldType.TEXT: 1_000_000}
 STRING_MAX_LENGTH = 2_000
 _UNITS = {"千": 1e3, "万": 1e4, "亿": 1e8}
-_CURRENCY_WORDS = {"人民币": "CNY", "元": "CNY", "美元": "USD", "港元": "HKD", "港币": "HKD",
-                   "欧元": "EUR", "日元": "JPY", "英镑": "GBP"}  # fmt: skip
+_CURRENCY_WORDS = {
+    "人民币": "CNY",
+    "元": "CNY",
+    "美元": "USD",
+    "港元": "HKD",
+    "港币": "HKD",
+    "欧元": "EUR",
+    "日元": "JPY",
+    "英镑": "GBP",
+}
 _TRUE = {"是", "有", "true", "yes", "y", "1", "t"}
 _FALSE = {"否", "无", "false", "no", "n", "0", "f"}
 
@@ -81,16 +89,30 @@ def parse_text(s: pa.Array, ctx: Context) -> Parsed:
         s = pc.replace_substring_regex(s, r"\s+", " ")
     lengths = pc.utf8_length(s)
     too_long = _np_mask(pc.greater(lengths, limit))
-    return s, [Check(too_long, "ingest_too_long", params={"limit": limit},
-                     explain=lambda v: {"length": len(v)})]  # fmt: skip
+    return s, [
+        Check(
+            too_long,
+            "ingest_too_long",
+            params={"limit": limit},
+            explain=lambda v: {"length": len(v)},
+        )
+    ]
 
 
 def parse_date(s: pa.Array, ctx: Context) -> Parsed:
     """Dates as 2024-06-30, 2024/6/30, 2024.06.30, 20240630 or 2024年6月30日."""
-    norm = pc.replace_substring_regex(pc.utf8_normalize(s, "NFKC"), r"^(\d{4})(\d{2})(\d{2})", r"\1-\2-\3")
-    parts = pc.extract_regex(norm, r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?(?:[T\s].*)?$")
+    norm = pc.replace_substring_regex(
+        pc.utf8_normalize(s, "NFKC"), r"^(\d{4})(\d{2})(\d{2})", r"\1-\2-\3"
+    )
+    # A month alone (2024-05, 2024年5月) means its first day: monthly records use it.
+    norm = pc.replace_substring_regex(norm, r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$", r"\1-\2-1")
+    parts = pc.extract_regex(
+        norm,
+        r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?(?:[T\s].*)?$",
+    )
     days = _ymd_to_days(parts)
-    values = pa.array(days, type=pa.int32()).cast(pa.date32())
+    missing = np.isnan(days)
+    values = pa.array(np.nan_to_num(days).astype(np.int32), mask=missing).cast(pa.date32())
     checks = [Check(_invalid(s, values), "ingest_bad_date")]
     if ctx.spec.not_future:
         today = np.datetime64(ctx.today, "D").astype(np.int64)
@@ -106,7 +128,8 @@ def _group_int(parts: pa.Array, name: str, missing: int) -> np.ndarray:
     g = pc.struct_field(parts, name)
     g = pc.if_else(pc.equal(g, ""), pa.scalar(None, pa.string()), g)
     raw = pc.cast(g, pa.int64()).to_numpy(zero_copy_only=False)
-    return np.nan_to_num(np.asarray(raw, dtype=float), nan=missing).astype(np.int64)
+    ints: np.ndarray = np.nan_to_num(np.asarray(raw, dtype=float), nan=missing).astype(np.int64)
+    return ints
 
 
 def _ymd_to_days(parts: pa.Array) -> np.ndarray:
@@ -123,24 +146,38 @@ def _ymd_to_days(parts: pa.Array) -> np.ndarray:
 def parse_datetime(s: pa.Array, ctx: Context) -> Parsed:
     """Datetimes; without an explicit offset they are China time (UTC+8)."""
     norm = pc.utf8_normalize(s, "NFKC")
-    parts = pc.extract_regex(norm, r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-                             r"(?:[T\s]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?\s*"
-                             r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$")  # fmt: skip
+    parts = pc.extract_regex(
+        norm,
+        r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+        r"(?:[T\s]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?\s*"
+        r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
+    )
     days = _ymd_to_days(parts)
 
     def num(name: str, hi: int) -> np.ndarray:
         v = _group_int(parts, name, 0)
         return np.where((v >= 0) & (v <= hi), v, -1)
+
     hh, mm, ss = num("H", 23), num("M", 59), num("S", 59)
     tz = pc.struct_field(parts, "tz").to_pylist()
-    offset = np.array([_tz_minutes(z) for z in tz], dtype=np.int64) if any(tz) else np.full(len(s), 480)
+    offset = (
+        np.array([_tz_minutes(z) for z in tz], dtype=np.int64) if any(tz) else np.full(len(s), 480)
+    )
     ok = ~np.isnan(days) & (hh >= 0) & (mm >= 0) & (ss >= 0)
-    secs = np.where(ok, np.nan_to_num(days).astype(np.int64) * 86400 + hh * 3600 + mm * 60 + ss - offset * 60, 0)
-    values = pa.array(secs * 1_000_000, type=pa.int64(), mask=~ok).cast(pa.timestamp("us", tz="UTC"))
+    secs = np.where(
+        ok, np.nan_to_num(days).astype(np.int64) * 86400 + hh * 3600 + mm * 60 + ss - offset * 60, 0
+    )
+    values = pa.array(secs * 1_000_000, type=pa.int64(), mask=~ok).cast(
+        pa.timestamp("us", tz="UTC")
+    )
     checks = [Check(_invalid(s, values), "ingest_bad_datetime")]
     if ctx.spec.not_future:
         limit = (np.datetime64(ctx.today, "D").astype(np.int64) + 1) * 86400 - 8 * 3600
-        checks.append(Check(ok & (secs >= limit), "ingest_future_date", params={"today": ctx.today.isoformat()}))
+        checks.append(
+            Check(
+                ok & (secs >= limit), "ingest_future_date", params={"today": ctx.today.isoformat()}
+            )
+        )
     return values, checks
 
 
@@ -164,7 +201,9 @@ def parse_number(s: pa.Array, ctx: Context) -> Parsed:
     mult = np.ones(len(s))
     for word, factor in _UNITS.items():
         mult[unit == word] = factor
-    values_np = np.asarray(n.to_numpy(zero_copy_only=False), dtype=float) * mult * (ctx.scale or 1.0)
+    values_np = (
+        np.asarray(n.to_numpy(zero_copy_only=False), dtype=float) * mult * (ctx.scale or 1.0)
+    )
     if ctx.spec.unit == "fraction":
         values_np = values_np * 100
     missing = _np_mask(pc.is_null(n))
@@ -178,17 +217,32 @@ def parse_number(s: pa.Array, ctx: Context) -> Parsed:
     checks.append(Check(_invalid(s, values), "ingest_bad_number"))
     filled = np.nan_to_num(values_np, nan=0.0)
     if ctx.spec.min is not None:
-        checks.append(Check(~missing & (filled < ctx.spec.min), "ingest_below_min", params={"min": f"{ctx.spec.min:g}"}))
+        checks.append(
+            Check(
+                ~missing & (filled < ctx.spec.min),
+                "ingest_below_min",
+                params={"min": f"{ctx.spec.min:g}"},
+            )
+        )
     if ctx.spec.max is not None:
-        checks.append(Check(~missing & (filled > ctx.spec.max), "ingest_above_max", params={"max": f"{ctx.spec.max:g}"}))
+        checks.append(
+            Check(
+                ~missing & (filled > ctx.spec.max),
+                "ingest_above_max",
+                params={"max": f"{ctx.spec.max:g}"},
+            )
+        )
     return values, checks
 
 
 def parse_boolean(s: pa.Array, ctx: Context) -> Parsed:
     """是/否, true/false, yes/no, 1/0."""
     low = pc.utf8_lower(s)
-    values = pc.if_else(pc.is_in(low, pa.array(sorted(_TRUE))), True,
-                        pc.if_else(pc.is_in(low, pa.array(sorted(_FALSE))), False, None))  # fmt: skip
+    values = pc.if_else(
+        pc.is_in(low, pa.array(sorted(_TRUE))),
+        True,
+        pc.if_else(pc.is_in(low, pa.array(sorted(_FALSE))), False, None),
+    )
     return values, [Check(_invalid(s, values), "ingest_bad_boolean")]
 
 
@@ -215,7 +269,9 @@ def parse_credit_code(s: pa.Array, ctx: Context) -> Parsed:
     present = _np_mask(pc.is_valid(norm))
     ok = uscc.valid_mask(np.asarray(norm.to_numpy(zero_copy_only=False), dtype=object))
     bad = present & ~ok
-    return norm, [Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": uscc.explain(v)})]
+    return norm, [
+        Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": uscc.explain(v)})
+    ]
 
 
 def parse_id_number(s: pa.Array, ctx: Context) -> Parsed:
@@ -223,19 +279,25 @@ def parse_id_number(s: pa.Array, ctx: Context) -> Parsed:
     norm = _upper_compact(s)
     present = _np_mask(pc.is_valid(norm))
     ok = idcard.valid_mask(np.asarray(norm.to_numpy(zero_copy_only=False), dtype=object))
-    return norm, [Check(present & ~ok, "ingest_bad_identifier",
-                        explain=lambda v: {"detail": idcard.explain(v)})]  # fmt: skip
+    return norm, [
+        Check(
+            present & ~ok, "ingest_bad_identifier", explain=lambda v: {"detail": idcard.explain(v)}
+        )
+    ]
 
 
-def _scalar(fn: Callable[[str], str | None], reason: str, normalise: bool = True,
-            severity: str = "error") -> Callable[[pa.Array, Context], Parsed]:  # fmt: skip
+def _scalar(
+    fn: Callable[[str], str | None], reason: str, normalise: bool = True, severity: str = "error"
+) -> Callable[[pa.Array, Context], Parsed]:
     """A parser for rare field types: a scalar normaliser applied to present values only."""
+
     def parse(s: pa.Array, ctx: Context) -> Parsed:
         src = _upper_compact(s) if normalise else s
         vals = src.to_pylist()
         out = [fn(v) if v is not None else None for v in vals]
         values = pa.array(out, type=pa.string())
         return values, [Check(_invalid(src, values), reason, severity)]
+
     return parse
 
 
@@ -264,13 +326,19 @@ def parse_bank_card(s: pa.Array, ctx: Context) -> Parsed:
     """Bank card numbers: bad length/characters reject, a Luhn mismatch only warns."""
     norm = _upper_compact(s)
     results = [bankcard.check(v) if v is not None else None for v in norm.to_pylist()]
-    bad = np.array([r is not None and not r.valid and r.reason != "luhn_mismatch" for r in results], dtype=bool)
+    bad = np.array(
+        [r is not None and not r.valid and r.reason != "luhn_mismatch" for r in results], dtype=bool
+    )
     luhn = np.array([r is not None and r.reason == "luhn_mismatch" for r in results], dtype=bool)
-    return norm, [Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": bankcard.explain(v)}),
-                  Check(luhn, "ingest_luhn_mismatch", severity="warning")]  # fmt: skip
+    return norm, [
+        Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": bankcard.explain(v)}),
+        Check(luhn, "ingest_luhn_mismatch", severity="warning"),
+    ]
 
 
-def _regex(pattern: str, reason: str, upper: bool = False, lower: bool = False) -> Callable[[pa.Array, Context], Parsed]:
+def _regex(
+    pattern: str, reason: str, upper: bool = False, lower: bool = False
+) -> Callable[[pa.Array, Context], Parsed]:
     def parse(s: pa.Array, ctx: Context) -> Parsed:
         v = pc.utf8_normalize(s, "NFKC")
         v = pc.utf8_upper(v) if upper else pc.utf8_lower(v) if lower else v
@@ -278,13 +346,16 @@ def _regex(pattern: str, reason: str, upper: bool = False, lower: bool = False) 
         ok = pc.match_substring_regex(v, pattern)
         values = pc.if_else(ok, v, pa.scalar(None, pa.string()))
         return values, [Check(_invalid(s, values), reason)]
+
     return parse
 
 
 def parse_currency(s: pa.Array, ctx: Context) -> Parsed:
     """ISO 4217 codes; common Chinese currency words are translated."""
     mapped = _apply_map(pc.utf8_normalize(s, "NFKC"), {**_CURRENCY_WORDS, **(ctx.value_map or {})})
-    return _regex(r"^[A-Z]{3}$", "ingest_bad_currency", upper=True)(mapped, Context(ctx.spec, ctx.today))
+    return _regex(r"^[A-Z]{3}$", "ingest_bad_currency", upper=True)(
+        mapped, Context(ctx.spec, ctx.today)
+    )
 
 
 def parse_region_code(s: pa.Array, ctx: Context) -> Parsed:
@@ -294,11 +365,15 @@ def parse_region_code(s: pa.Array, ctx: Context) -> Parsed:
     padded = pc.utf8_rpad(pc.if_else(ok, digits, pa.scalar(None, pa.string())), 12, "0")
     # Few distinct codes per column: look each up once, then match the column in Arrow.
     table = region_table()
-    distinct = [c for c in pc.unique(padded.drop_null()).to_pylist() if table.index_of(c) is not None]
+    distinct = [
+        c for c in pc.unique(padded.drop_null()).to_pylist() if table.index_of(c) is not None
+    ]
     known = pc.is_in(padded, value_set=pa.array(distinct, pa.string()))
     unknown = _np_mask(pc.and_(pc.is_valid(padded), pc.invert(known)))
-    return padded, [Check(_invalid(s, padded), "ingest_bad_region_code"),
-                    Check(unknown, "ingest_unknown_region_code", severity="warning")]  # fmt: skip
+    return padded, [
+        Check(_invalid(s, padded), "ingest_bad_region_code"),
+        Check(unknown, "ingest_unknown_region_code", severity="warning"),
+    ]
 
 
 def parse_ref(s: pa.Array, ctx: Context) -> Parsed:
@@ -325,13 +400,19 @@ PARSERS: dict[FieldType, Callable[[pa.Array, Context], Parsed]] = {
     FieldType.ID_NUMBER: parse_id_number,
     FieldType.BANK_CARD: parse_bank_card,
     FieldType.PHONE: parse_phone,
-    FieldType.EMAIL: _regex(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$", "ingest_bad_email", lower=True),
+    FieldType.EMAIL: _regex(
+        r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$", "ingest_bad_email", lower=True
+    ),
     FieldType.URL: _regex(r"^(?i)https?://[^\s/$.?#][^\s]*$", "ingest_bad_url"),
-    FieldType.DOMAIN: _regex(r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", "ingest_bad_domain", lower=True),
+    FieldType.DOMAIN: _regex(
+        r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", "ingest_bad_domain", lower=True
+    ),
     FieldType.IP: _scalar(_ip, "ingest_bad_ip", normalise=False),
     FieldType.COUNTRY: _regex(r"^[A-Z]{2}$", "ingest_bad_country", upper=True),
     FieldType.REGION_CODE: parse_region_code,
-    FieldType.INDUSTRY_CODE: _regex(r"^([A-T]|[A-T]?\d{2,4})$", "ingest_bad_industry_code", upper=True),
+    FieldType.INDUSTRY_CODE: _regex(
+        r"^([A-T]|[A-T]?\d{2,4})$", "ingest_bad_industry_code", upper=True
+    ),
     FieldType.CURRENCY: parse_currency,
     FieldType.REF: parse_ref,
 }

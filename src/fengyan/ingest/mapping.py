@@ -109,18 +109,25 @@ def plan_columns(
                 ignored.append(column)
             continue
         if rule.field not in entity.fields:
-            raise IngestError("ingest_mapping_unknown_field", file, column=column,
-                              field=rule.field, type=entity.name)  # fmt: skip
+            raise IngestError(
+                "ingest_mapping_unknown_field",
+                file,
+                column=column,
+                field=rule.field,
+                type=entity.name,
+            )
         rules[column] = rule
     if not rules:
-        raise IngestError("ingest_header_maps_nothing", file, type=entity.name,
-                          header=", ".join(header[:20]))  # fmt: skip
+        raise IngestError(
+            "ingest_header_maps_nothing", file, type=entity.name, header=", ".join(header[:20])
+        )
     targets = [r.field for r in rules.values()]
     doubled = sorted({f for f in targets if targets.count(f) > 1})
     if doubled:
         raise IngestError("ingest_mapping_field_twice", file, fields=", ".join(doubled))
     missing = [f for f in entity.required_fields if f not in targets]
     if missing and strict_required:
-        raise IngestError("ingest_required_columns_missing", file, type=entity.name,
-                          fields=", ".join(missing))  # fmt: skip
+        raise IngestError(
+            "ingest_required_columns_missing", file, type=entity.name, fields=", ".join(missing)
+        )
     return ColumnPlan(rules=rules, ignored=ignored, values=spec.values)

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -54,9 +54,16 @@ from fengyan.schema import EntityType, Schema
 # When at least this share of a file's first chunk has undecodable bytes, the file is
 # in another encoding than the one used: refuse it whole instead of quarantining it all.
 ENCODING_FAILURE_SHARE = 0.5
-_ISSUE_SCHEMA = pa.schema([("row", pa.int64()), ("field", pa.string()), ("value", pa.string()),
-                           ("reason", pa.string()), ("severity", pa.string()),
-                           ("params", pa.string())])  # fmt: skip
+_ISSUE_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("field", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+        ("severity", pa.string()),
+        ("params", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -172,8 +179,15 @@ def ingest_file(
     spec, mapping_sha = MappingSpec.load(mapping) if mapping else (None, None)
     explicit_as_of = to_timestamp(as_of)
     batch_id = hashlib.sha256(
-        "\x1f".join([file_sha, entity.name, source, mapping_sha or "",
-                     explicit_as_of.isoformat() if explicit_as_of else ""]).encode()  # fmt: skip
+        "\x1f".join(
+            [
+                file_sha,
+                entity.name,
+                source,
+                mapping_sha or "",
+                explicit_as_of.isoformat() if explicit_as_of else "",
+            ]
+        ).encode()
     ).hexdigest()[:32]
     report = IngestReport(batch_id, name, entity.name, source)
 
@@ -191,16 +205,40 @@ def ingest_file(
         batch_as_of = explicit_as_of or started
         enc = detect_encoding(path, encoding) if fmt in ("csv", "jsonl") else None
         report.encoding = enc
-        issues_path = _stream(path, fmt, enc, entity, spec, report, lake, seq, batch_as_of,
-                              pseudonym_key, chunk_rows, on_progress)  # fmt: skip
-        _record(engine, report, fmt, file_sha, size, mapping_sha, seq, batch_as_of, started,
-                issues_path)  # fmt: skip
+        issues_path = _stream(
+            path,
+            fmt,
+            enc,
+            entity,
+            spec,
+            report,
+            lake,
+            seq,
+            batch_as_of,
+            pseudonym_key,
+            chunk_rows,
+            on_progress,
+        )
+        _record(
+            engine, report, fmt, file_sha, size, mapping_sha, seq, batch_as_of, started, issues_path
+        )
     return report
 
 
-def _stream(path: Path, fmt: str, enc: str | None, entity: EntityType, spec: MappingSpec | None,
-            report: IngestReport, lake: Lake, seq: int, as_of: datetime, key: bytes,
-            chunk_rows: int, on_progress: Callable[[int], None] | None) -> Path:  # fmt: skip
+def _stream(
+    path: Path,
+    fmt: str,
+    enc: str | None,
+    entity: EntityType,
+    spec: MappingSpec | None,
+    report: IngestReport,
+    lake: Lake,
+    seq: int,
+    as_of: datetime,
+    key: bytes,
+    chunk_rows: int,
+    on_progress: Callable[[int], None] | None,
+) -> Path:
     """Validate and stage every chunk, quarantine in-file duplicates, commit the lake file."""
     name = str(path)
     today = clock.today_china()
@@ -212,17 +250,22 @@ def _stream(path: Path, fmt: str, enc: str | None, entity: EntityType, spec: Map
         try:
             for i, chunk in enumerate(_chunks(path, fmt, enc, chunk_rows)):
                 header = list(chunk.columns)
-                chunk_plan = plan_columns(header, entity, spec, name, strict_required=fmt != "jsonl")
+                chunk_plan = plan_columns(
+                    header, entity, spec, name, strict_required=fmt != "jsonl"
+                )
                 if plan is None or fmt == "jsonl":
                     plan = chunk_plan
                     report.ignored_columns = sorted(set(report.ignored_columns) | set(plan.ignored))
                 result = validate_chunk(chunk, entity, plan, today, key)
-                if i == 0 and result.rows_read and (
-                    result.encoding_errors / result.rows_read >= ENCODING_FAILURE_SHARE
+                if (
+                    i == 0
+                    and result.rows_read
+                    and (result.encoding_errors / result.rows_read >= ENCODING_FAILURE_SHARE)
                 ):
                     raise IngestError("ingest_wrong_encoding", name, encoding=enc or "?")
-                table = _add_system_columns(result.table, entity, report.batch_id, seq,
-                                            report.source, as_of)  # fmt: skip
+                table = _add_system_columns(
+                    result.table, entity, report.batch_id, seq, report.source, as_of
+                )
                 writer.write(table)
                 issue_writer.write_table(_issue_table(result.issues))
                 report.rows_read += result.rows_read
@@ -235,9 +278,19 @@ def _stream(path: Path, fmt: str, enc: str | None, entity: EntityType, spec: Map
         dups = _duplicates(writer.staging, entity.key)
         if dups:
             _rewrite_without(writer.staging, set(dups), schema)
-            _append_issues(issues_path, [Issue(r, ",".join(entity.key), key, "ingest_duplicate_key",
-                                               params={"first_row": first})
-                                         for r, (first, key) in dups.items()])  # fmt: skip
+            _append_issues(
+                issues_path,
+                [
+                    Issue(
+                        r,
+                        ",".join(entity.key),
+                        key,
+                        "ingest_duplicate_key",
+                        params={"first_row": first},
+                    )
+                    for r, (first, key) in dups.items()
+                ],
+            )
             report.rows_quarantined += len(dups)
         report.rows_stored = pq.ParquetFile(writer.staging).metadata.num_rows
         final = writer.commit()
@@ -246,23 +299,29 @@ def _stream(path: Path, fmt: str, enc: str | None, entity: EntityType, spec: Map
 
 
 def _with_system_columns(schema: pa.Schema) -> pa.Schema:
-    system = [pa.field("_id", pa.string()), pa.field("_hash", pa.string()),
-              pa.field("_batch", pa.string()), pa.field("_seq", pa.int64()),
-              pa.field("_source", pa.string()), pa.field("_row", pa.int64()),
-              pa.field("_valid_from", pa.timestamp("us", tz="UTC"))]  # fmt: skip
+    system = [
+        pa.field("_id", pa.string()),
+        pa.field("_hash", pa.string()),
+        pa.field("_batch", pa.string()),
+        pa.field("_seq", pa.int64()),
+        pa.field("_source", pa.string()),
+        pa.field("_row", pa.int64()),
+        pa.field("_valid_from", pa.timestamp("us", tz="UTC")),
+    ]
     return pa.schema(system + [f for f in schema])
 
 
-def _add_system_columns(table: pa.Table, entity: EntityType, batch_id: str, seq: int,
-                        source: str, as_of: datetime) -> pa.Table:  # fmt: skip
+def _add_system_columns(
+    table: pa.Table, entity: EntityType, batch_id: str, seq: int, source: str, as_of: datetime
+) -> pa.Table:
     """Record id (hash of type and key), content hash and provenance columns."""
     n = table.num_rows
     data = [c for c in table.column_names if c != "_row"]
     con = duckdb.connect()
     try:
         con.register("chunk", table)
-        key = ", ".join(f'coalesce(CAST("{k}" AS VARCHAR), \'\')' for k in entity.key)
-        body = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), \'\\N\')' for c in data)
+        key = ", ".join(f"coalesce(CAST(\"{k}\" AS VARCHAR), '')" for k in entity.key)
+        body = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in data)
         ids = con.sql(
             f"SELECT md5(concat_ws(chr(31), '{entity.name}', {key})) AS _id, "  # noqa: S608
             f"md5(concat_ws(chr(31), {body})) AS _hash FROM chunk"
@@ -274,13 +333,20 @@ def _add_system_columns(table: pa.Table, entity: EntityType, batch_id: str, seq:
         col = table.column(entity.known_from)
         if pa.types.is_date(col.type):
             # A date is known from 00:00 China time that day.
-            col = pc.subtract(pc.cast(pc.cast(col, pa.timestamp("s")), pa.timestamp("us", tz="UTC")),
-                              pa.scalar(8 * 3600 * 1_000_000, pa.duration("us")))  # fmt: skip
+            col = pc.subtract(
+                pc.cast(pc.cast(col, pa.timestamp("s")), pa.timestamp("us", tz="UTC")),
+                pa.scalar(8 * 3600 * 1_000_000, pa.duration("us")),
+            )
         known = pc.coalesce(pc.cast(col, pa.timestamp("us", tz="UTC")), known)
-    cols = {"_id": ids.column("_id"), "_hash": ids.column("_hash"),
-            "_batch": pa.array([batch_id] * n, pa.string()), "_seq": pa.array([seq] * n, pa.int64()),
-            "_source": pa.array([source] * n, pa.string()), "_row": table.column("_row"),
-            "_valid_from": known}  # fmt: skip
+    cols = {
+        "_id": ids.column("_id"),
+        "_hash": ids.column("_hash"),
+        "_batch": pa.array([batch_id] * n, pa.string()),
+        "_seq": pa.array([seq] * n, pa.int64()),
+        "_source": pa.array([source] * n, pa.string()),
+        "_row": table.column("_row"),
+        "_valid_from": known,
+    }
     for c in data:
         cols[c] = table.column(c)
     return pa.table(cols)
@@ -313,15 +379,23 @@ def _rewrite_without(staged: Path, drop: set[int], schema: pa.Schema) -> None:
 
 
 def _issue_table(issues: list[Issue]) -> pa.Table:
-    return pa.table({
-        "row": pa.array([i.row for i in issues], pa.int64()),
-        "field": pa.array([i.field for i in issues], pa.string()),
-        "value": pa.array([i.value for i in issues], pa.string()),
-        "reason": pa.array([i.reason for i in issues], pa.string()),
-        "severity": pa.array([i.severity for i in issues], pa.string()),
-        "params": pa.array([json.dumps(i.params, ensure_ascii=False, sort_keys=True, default=str)
-                            for i in issues], pa.string()),
-    }, schema=_ISSUE_SCHEMA)  # fmt: skip
+    return pa.table(
+        {
+            "row": pa.array([i.row for i in issues], pa.int64()),
+            "field": pa.array([i.field for i in issues], pa.string()),
+            "value": pa.array([i.value for i in issues], pa.string()),
+            "reason": pa.array([i.reason for i in issues], pa.string()),
+            "severity": pa.array([i.severity for i in issues], pa.string()),
+            "params": pa.array(
+                [
+                    json.dumps(i.params, ensure_ascii=False, sort_keys=True, default=str)
+                    for i in issues
+                ],
+                pa.string(),
+            ),
+        },
+        schema=_ISSUE_SCHEMA,
+    )
 
 
 def _append_issues(path: Path, extra: list[Issue]) -> None:
@@ -330,9 +404,18 @@ def _append_issues(path: Path, extra: list[Issue]) -> None:
     pq.write_table(merged, path)
 
 
-def _record(engine: Engine, report: IngestReport, fmt: str, file_sha: str, size: int,
-            mapping_sha: str | None, seq: int, as_of: datetime, started: datetime,
-            issues_path: Path) -> None:  # fmt: skip
+def _record(
+    engine: Engine,
+    report: IngestReport,
+    fmt: str,
+    file_sha: str,
+    size: int,
+    mapping_sha: str | None,
+    seq: int,
+    as_of: datetime,
+    started: datetime,
+    issues_path: Path,
+) -> None:
     """Write the batch row and its quarantine in one transaction, then drop the issue file."""
     issues = pq.ParquetFile(issues_path)
     counts = pq.read_table(issues_path, columns=["reason", "severity"])
@@ -340,22 +423,42 @@ def _record(engine: Engine, report: IngestReport, fmt: str, file_sha: str, size:
         report.reasons[row["reason"]] = report.reasons.get(row["reason"], 0) + row["count_all"]
         if row["severity"] == "warning":
             report.warnings += row["count_all"]
-    notes = {"ignored_columns": report.ignored_columns, "reasons": dict(sorted(report.reasons.items()))}
+    notes = {
+        "ignored_columns": report.ignored_columns,
+        "reasons": dict(sorted(report.reasons.items())),
+    }
     with Session(engine) as s, s.begin():
-        s.add(IngestBatch(
-            id=report.batch_id, seq=seq, entity_type=report.entity_type, source=report.source,
-            file_name=Path(report.file).name, file_format=fmt, file_sha256=file_sha,
-            file_size=size, encoding=report.encoding, mapping_sha256=mapping_sha, as_of=as_of,
-            rows_read=report.rows_read, rows_stored=report.rows_stored,
-            rows_quarantined=report.rows_quarantined, warnings=report.warnings,
-            lake_file=report.lake_file, started_at=started, finished_at=clock.now(),
-            fengyan_version=__version__, notes=json.dumps(notes, ensure_ascii=False),
-        ))  # fmt: skip
+        s.add(
+            IngestBatch(
+                id=report.batch_id,
+                seq=seq,
+                entity_type=report.entity_type,
+                source=report.source,
+                file_name=Path(report.file).name,
+                file_format=fmt,
+                file_sha256=file_sha,
+                file_size=size,
+                encoding=report.encoding,
+                mapping_sha256=mapping_sha,
+                as_of=as_of,
+                rows_read=report.rows_read,
+                rows_stored=report.rows_stored,
+                rows_quarantined=report.rows_quarantined,
+                warnings=report.warnings,
+                lake_file=report.lake_file,
+                started_at=started,
+                finished_at=clock.now(),
+                fengyan_version=__version__,
+                notes=json.dumps(notes, ensure_ascii=False),
+            )
+        )
         s.flush()
         file_name = Path(report.file).name
         for batch in issues.iter_batches(batch_size=20_000):
-            rows = [{"batch_id": report.batch_id, "file_name": file_name, **r}
-                    for r in batch.to_pylist()]  # fmt: skip
+            rows = [
+                {"batch_id": report.batch_id, "file_name": file_name, **r}
+                for r in batch.to_pylist()
+            ]
             if rows:
                 s.execute(insert(QuarantineEntry), rows)
     issues_path.unlink(missing_ok=True)

@@ -28,8 +28,16 @@ from charset_normalizer import from_bytes
 
 from fengyan.ingest.errors import IngestError, Issue
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}  # fmt: skip
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+}
 
 # A record's field may be large (judgment full texts); anything beyond the schema's
 # max_length is quarantined by the validator, not by the CSV parser.
@@ -85,10 +93,12 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
 def _text_stream(path: Path, encoding: str) -> io.TextIOWrapper:
     # Undecodable bytes become U+FFFD so the record is quarantined instead of the whole
     # file failing; the validator flags every value containing U+FFFD.
-    return open(path, encoding=encoding, errors="replace", newline="")  # noqa: SIM115
+    return open(path, encoding=encoding, errors="replace", newline="")
 
 
-def read_csv(path: Path, encoding: str, chunk_rows: int, delimiter: str | None = None) -> Iterator[RawChunk]:
+def read_csv(
+    path: Path, encoding: str, chunk_rows: int, delimiter: str | None = None
+) -> Iterator[RawChunk]:
     """Yield chunks of a delimited text file whose first row is the header."""
     with _text_stream(path, encoding) as fh:
         if delimiter is None:
@@ -113,8 +123,15 @@ def read_csv(path: Path, encoding: str, chunk_rows: int, delimiter: str | None =
             elif not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line: not a record
             else:
-                issues.append(Issue(row_no, None, _preview(record), "ingest_ragged_row",
-                                    params={"expected": width, "actual": len(record)}))
+                issues.append(
+                    Issue(
+                        row_no,
+                        None,
+                        _preview(record),
+                        "ingest_ragged_row",
+                        params={"expected": width, "actual": len(record)},
+                    )
+                )
             if len(rows) + len(issues) >= chunk_rows:
                 yield _transpose(header, rows, records, issues)
                 rows, records, issues = [], [], []
@@ -123,12 +140,17 @@ def read_csv(path: Path, encoding: str, chunk_rows: int, delimiter: str | None =
             yield _transpose(header, rows, records, issues)
 
 
-def _transpose(header: list[str], rows: list[int], records: list[list[str]],
-               issues: list[Issue]) -> RawChunk:
+def _transpose(
+    header: list[str], rows: list[int], records: list[list[str]], issues: list[Issue]
+) -> RawChunk:
     # zip(*records) transposes in C; a per-value Python loop would dominate ingest time.
     columns = [list(col) for col in zip(*records, strict=True)] if records else [[] for _ in header]
-    return RawChunk(rows=rows, columns=dict(zip(header, columns, strict=True)), issues=issues,
-                    bad_rows=len(issues))
+    return RawChunk(
+        rows=rows,
+        columns=dict(zip(header, columns, strict=True)),
+        issues=issues,
+        bad_rows=len(issues),
+    )
 
 
 def read_jsonl(path: Path, encoding: str, chunk_rows: int) -> Iterator[RawChunk]:
@@ -145,8 +167,15 @@ def read_jsonl(path: Path, encoding: str, chunk_rows: int) -> Iterator[RawChunk]
                 if not isinstance(obj, dict):
                     raise ValueError("not an object")
             except (orjson.JSONDecodeError, ValueError) as exc:
-                chunk.issues.append(Issue(line_no, None, line[:200], "ingest_bad_json",
-                                          params={"detail": str(exc)[:200]}))
+                chunk.issues.append(
+                    Issue(
+                        line_no,
+                        None,
+                        line[:200],
+                        "ingest_bad_json",
+                        params={"detail": str(exc)[:200]},
+                    )
+                )
                 chunk.bad_rows += 1
             else:
                 n = len(chunk.rows)
@@ -206,8 +235,10 @@ def read_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         raise IngestError("ingest_unreadable", str(path), detail=str(exc)[:300]) from exc
     start = 1
     for batch in pf.iter_batches(batch_size=chunk_rows):
-        cols = {name: [_to_raw(v) for v in batch.column(i).to_pylist()]
-                for i, name in enumerate(batch.schema.names)}  # fmt: skip
+        cols = {
+            name: [_to_raw(v) for v in batch.column(i).to_pylist()]
+            for i, name in enumerate(batch.schema.names)
+        }
         yield RawChunk(rows=list(range(start, start + batch.num_rows)), columns=cols)
         start += batch.num_rows
 

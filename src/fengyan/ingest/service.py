@@ -40,26 +40,45 @@ def ingest_path(
             file = path / item.path
             if on_file:
                 on_file(file)
-            reports.append(ingest_file(
-                file, item.type, item.source or manifest.source or source or "",
-                schema=ws.schema, lake=ws.lake, engine=ws.engine,
-                pseudonym_key=ws.settings.pseudonym_key(),
-                mapping=path / item.mapping if item.mapping else None,
-                encoding=item.encoding, fmt=item.format,
-                as_of=_as_datetime(item.as_of or manifest.as_of or as_of),
-                chunk_rows=ws.settings.chunk_rows, on_progress=on_progress,
-            ))  # fmt: skip
+            reports.append(
+                ingest_file(
+                    file,
+                    item.type,
+                    item.source or manifest.source or source or "",
+                    schema=ws.schema,
+                    lake=ws.lake,
+                    engine=ws.engine,
+                    pseudonym_key=ws.settings.pseudonym_key(),
+                    mapping=path / item.mapping if item.mapping else None,
+                    encoding=item.encoding,
+                    fmt=item.format,
+                    as_of=_as_datetime(item.as_of or manifest.as_of or as_of),
+                    chunk_rows=ws.settings.chunk_rows,
+                    on_progress=on_progress,
+                )
+            )
         return reports
     if not entity_type or not source:
         raise IngestError("ingest_need_type_and_source", str(path))
     if on_file:
         on_file(path)
-    return [ingest_file(
-        path, entity_type, source, schema=ws.schema, lake=ws.lake, engine=ws.engine,
-        pseudonym_key=ws.settings.pseudonym_key(), mapping=mapping, encoding=encoding,
-        fmt=fmt, as_of=_as_datetime(as_of), chunk_rows=ws.settings.chunk_rows,
-        on_progress=on_progress,
-    )]  # fmt: skip
+    return [
+        ingest_file(
+            path,
+            entity_type,
+            source,
+            schema=ws.schema,
+            lake=ws.lake,
+            engine=ws.engine,
+            pseudonym_key=ws.settings.pseudonym_key(),
+            mapping=mapping,
+            encoding=encoding,
+            fmt=fmt,
+            as_of=_as_datetime(as_of),
+            chunk_rows=ws.settings.chunk_rows,
+            on_progress=on_progress,
+        )
+    ]
 
 
 def _as_datetime(value: date | datetime | str | None) -> datetime | str | None:
@@ -108,8 +127,16 @@ def list_quarantine(
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.scalars(query.order_by(QuarantineEntry.id).limit(limit).offset(offset))
         return total, [
-            QuarantineRow(r.batch_id, r.file_name, r.row, r.field, r.value, r.reason,
-                          r.severity, json.loads(r.params))  # fmt: skip
+            QuarantineRow(
+                r.batch_id,
+                r.file_name,
+                r.row,
+                r.field,
+                r.value,
+                r.reason,
+                r.severity,
+                json.loads(r.params),
+            )
             for r in rows
         ]
 

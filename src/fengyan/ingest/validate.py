@@ -57,7 +57,9 @@ def _clean(values: list[object]) -> tuple[pa.Array, np.ndarray]:
 def _split(values: list[object], separator: str) -> pa.ListArray:
     """Multi-valued cells: JSON lists stay lists; text cells are split by ``separator``."""
     if any(isinstance(v, list) for v in values):
-        lists = [v if isinstance(v, list) else ([v] if v not in (None, "") else None) for v in values]
+        lists = [
+            v if isinstance(v, list) else ([v] if v not in (None, "") else None) for v in values
+        ]
         return pa.array(lists, type=pa.list_(pa.string()))
     return pc.split_pattern_regex(pa.array(values, type=pa.string()), separator)
 
@@ -91,7 +93,9 @@ def validate_chunk(
             parents = parents[keep]
             offsets = np.concatenate([[0], np.cumsum(np.bincount(parents, minlength=n))])
             typed = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
-            typed = pc.if_else(pc.equal(pc.list_value_length(typed), 0), pa.scalar(None, typed.type), typed)
+            typed = pc.if_else(
+                pc.equal(pc.list_value_length(typed), 0), pa.scalar(None, typed.type), typed
+            )
             checks = [_lift(c, parents, n) for c in checks]
             source = pa.array([None if v is None else str(v) for v in raw], type=pa.string())
             columns[rule.field] = typed
@@ -134,8 +138,13 @@ def validate_chunk(
     out["_row"] = pa.array(rows[~error], type=pa.int64())
     table = pa.table(out)
     issues.sort(key=lambda i: (i.row if i.row is not None else -1, i.field or ""))
-    return ChunkResult(table, issues, n + chunk.bad_rows, int(error.sum()) + chunk.bad_rows,
-                       int(encoding_bad.sum()))  # fmt: skip
+    return ChunkResult(
+        table,
+        issues,
+        n + chunk.bad_rows,
+        int(error.sum()) + chunk.bad_rows,
+        int(encoding_bad.sum()),
+    )
 
 
 def _np(arr: pa.Array) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Small sample deliveries bundled with the package (fictional firms; see scripts/make_samples.py)."""
+"""Small sample deliveries bundled with the package.
+
+Fictional firms, made by scripts/make_samples.py.
+"""
 
 from __future__ import annotations
 

@@ -115,7 +115,10 @@ class AddressParser:
         for alias in self.index:
             lengths.setdefault(alias[:2], set()).add(len(alias))
         self.lengths = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        # Python-side copies for levels 1–4: numpy scalar access costs more than the look-up.
         self.parent = {i: table.parent_index(i) for i in table.upper_names}
+        self.level = {i: table.level_at(i) for i in table.upper_names}
+        self.spans: dict[int | None, tuple[int, int]] = {}
 
     def _skipped(self, row: int, node: int | None) -> int:
         """Levels omitted between ``node`` and its descendant ``row``.
@@ -135,27 +138,30 @@ class AddressParser:
         """Every region below ``node`` whose name or short form starts at ``pos``."""
         while pos < len(s) and s[pos] in _SEPARATORS:
             pos += 1
-        table, found = self.table, dict[int, _Step]()
-        low, high = table.span(node)
-        node_level = 0 if node is None else table.level_at(node)
+        found: dict[int, _Step] = {}
+        span = self.spans.get(node)
+        if span is None:
+            span = self.spans[node] = self.table.span(node)
+        low, high = span
+        node_level = 0 if node is None else self.level.get(node, 5)
         for k in self.lengths.get(s[pos : pos + 2], ()):
             end = pos + k
             for row, short in self.index.get(s[pos:end], ()):
-                if not low <= row < high or table.level_at(row) <= node_level:
+                if not low <= row < high or self.level[row] <= node_level:
                     continue
                 if short and end < len(s) and s[end] in _CONTINUES:
                     continue
                 if row not in found or found[row].end < end:
                     found[row] = _Step(row, pos, end, short, self._skipped(row, node))
-        # Villages are searched below a county or township; below a city (thousands of
-        # villages) or, with a default city, from the start, only when nothing else fits.
-        village_scope = node if node_level >= 3 else None
+        # Villages are searched below a township, else below a county, a city (thousands of
+        # villages) or the default city, only when nothing else fits at this position.
+        village_scope = node if node_level == 4 or (node_level == 3 and not found) else None
         if not found and node_level <= 2:
             village_scope = node if node_level == 2 else default if node is None else None
         if village_scope is not None:
-            villages = table.village_index(village_scope)
-            for end in range(min(len(s), pos + 40), pos + 1, -1):
-                for row in villages.get(s[pos:end], ()):
+            villages = self.table.village_index(village_scope)
+            for end in range(min(len(s), pos + villages.max_len), pos + 1, -1):
+                for row in villages.names.get(s[pos:end], ()):
                     if row not in found:
                         found[row] = _Step(row, pos, end, False, self._skipped(row, node))
         return list(found.values())

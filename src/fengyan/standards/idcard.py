@@ -81,7 +81,7 @@ def check(number: str | None, *, today: date | None = None) -> CheckResult:
     if bad is not None:
         return bad
     if int(text[:2]) not in PROVINCES:
-        return result.fail(result.BAD_REGION, text, f"no province {text[:2]}", code=text[:2])
+        return result.fail(result.BAD_REGION, text, f"no province {text[:2]}", province=text[:2])
     digits = "19" + text[6:12] if legacy else text[6:14]
     if _birth_date(digits, today or date.today()) is None:
         return result.fail(result.BAD_DATE, text, f"no birth date {digits}", date=digits)

@@ -58,7 +58,7 @@ _NAME_SEPARATORS: Final = frozenset(" ·•・.-")
 _STREET_WORDS: Final = (
     "路|街(?!道)|巷|弄|胡同|大道|号|村|栋|幢|单元|小区|社区|大厦|花园|广场|公寓|中心"
 )
-_STREET_LEVEL: Final = re.compile(rf"{_STREET_WORDS}|\d")
+_STREET_LEVEL: Final = re.compile(rf"{_STREET_WORDS}|[0-9]")
 # A marker directly followed by a street word is part of a name (城市路, 新区大道, 城市花园),
 # and 市场 is a market.
 _ADMIN_MARKER: Final = re.compile(rf"(?:省|市|区|县|旗|镇|乡|街道)(?!{_STREET_WORDS}|场)")

@@ -29,10 +29,14 @@ from fengyan.standards.text import is_masked, strip_separators, to_halfwidth
 
 Kind = Literal["mobile", "fixed_line", "toll_free", "other"]
 
-_MOBILE: Final = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
+# re.ASCII throughout: in a str pattern \d also matches Arabic-Indic and other digits, and
+# the fast path would then emit them inside an "E.164" string.
+_MOBILE: Final = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})", re.ASCII)
 _DECORATION: Final = re.compile(r"[()（）.]")
-_EXTENSION: Final = re.compile(r"^(.*?\d)\s*(?:转|分机|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
-_HYPHEN_EXTENSION: Final = re.compile(r"^(.*\d)\s*-\s*(\d{1,6})\s*$")
+_EXTENSION: Final = re.compile(
+    r"^(.*?\d)\s*(?:转|分机|ext\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE | re.ASCII
+)
+_HYPHEN_EXTENSION: Final = re.compile(r"^(.*\d)\s*-\s*(\d{1,6})\s*$", re.ASCII)
 # phonenumbers refuses longer input anyway; stopping early keeps huge strings cheap.
 _MAX_INPUT: Final = 64
 
@@ -133,7 +137,7 @@ def check(value: str | None) -> CheckResult:
     if parsed is not None:
         return result.ok(parsed.e164)
     text = strip_separators(to_halfwidth(value))
-    if is_masked(text) or re.fullmatch(r"\+?\d+[*xX]{3,}\d*", text):
+    if is_masked(text) or re.fullmatch(r"\+?[0-9]+[*xX]{3,}[0-9]*", text):
         return result.fail(result.MASKED, text, "digits hidden by masking")
     return result.fail(result.BAD_NUMBER, text, "not a complete, valid telephone number")
 

@@ -24,10 +24,11 @@ about 25 MB; :class:`Region` objects are made on demand.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +43,16 @@ from fengyan.standards.text import to_halfwidth
 CODE_LENGTHS: Final = (0, 2, 4, 6, 9, 12)
 # Names of the rows that are bookkeeping levels, not places anyone writes in an address.
 PSEUDO_NAMES: Final = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+VILLAGE_CACHE_SIZE: Final = 4096
+
+
+class VillageIndex(NamedTuple):
+    """Village aliases below one region: alias → rows, and the longest alias length."""
+
+    names: dict[str, list[int]]
+    max_len: int
 
 
 class UnknownRegionError(LookupError):
@@ -159,6 +170,9 @@ _COMMITTEES: Final = (
 )
 _UNIT_WORDS: Final = (*(s for s, _ in _COMMITTEES), "社区", "嘎查", "村")
 
+# Names without whitespace, full-width forms or brackets need no normalisation.
+_PLAIN: Final = re.compile(r"[^\s\uff01-\uff5e\u3000" + re.escape(_BRACKETS) + "]*")
+
 Alias = tuple[str, bool]  # (text, guarded): guarded forms lack a unit suffix (南山 for 南山区)
 
 
@@ -214,6 +228,8 @@ def _short_forms(name: str, level: int) -> list[Alias]:
 
 def aliases(name: str, level: int) -> list[Alias]:
     """Normalised forms under which a region may be written; the full name comes first."""
+    if _PLAIN.fullmatch(name):  # most names: nothing to fold, no bracketed part
+        return [(name, False), *_short_forms(name, level)] if len(name) >= 2 else []
     out: list[Alias] = []
     for variant in dict.fromkeys((normalize_name(name), normalize_name(_BRACKETED.sub("", name)))):
         if len(variant) >= 2:
@@ -249,7 +265,7 @@ class RegionTable:
         self.upper_names: dict[int, str] = dict(
             zip(upper.tolist(), self._names.take(pa.array(upper)).to_pylist(), strict=True)
         )
-        self._village_cache: dict[int | None, dict[str, list[int]]] = {}
+        self._village_cache: OrderedDict[int | None, VillageIndex] = OrderedDict()
         self.pseudo: frozenset[int] = frozenset(
             i
             for i, name in self.upper_names.items()
@@ -298,7 +314,16 @@ class RegionTable:
 
     def region_at(self, i: int) -> Region:
         """The :class:`Region` at row ``i``."""
-        return self._materialise(np.array([i]))[0]
+        level, parent = int(self._levels[i]), int(self._parents[i])
+        code12 = f"{int(self._codes[i]):012d}"
+        return Region(
+            code12,
+            level,
+            self.name_at(i),
+            f"{parent:012d}" if parent else None,
+            code12[: CODE_LENGTHS[level]],
+            self._kinds[i].as_py(),
+        )
 
     def _materialise(self, rows: NDArray[np.intp]) -> list[Region]:
         take = pa.array(rows)
@@ -402,22 +427,30 @@ class RegionTable:
     def _levels_arrow(self, start: int, stop: int) -> pa.Array:
         return pa.array(self._levels[start:stop])
 
-    def village_index(self, i: int | None) -> dict[str, list[int]]:
-        """Alias → rows of the villages below row ``i``, built once per region and cached."""
-        cached = self._village_cache.get(i)
-        if cached is None:
-            start, stop = self.span(i)
-            rows = np.flatnonzero(self._levels[start:stop] == 5) + start
-            cached = {}
-            for row, name in zip(
-                rows.tolist(), self._names.take(pa.array(rows)).to_pylist(), strict=True
-            ):
-                for alias, _ in aliases(name, 5):
-                    cached.setdefault(alias, []).append(row)
-            if len(self._village_cache) > 50_000:  # bound memory for long-running servers
-                self._village_cache.clear()
-            self._village_cache[i] = cached
-        return cached
+    def village_index(self, i: int | None) -> VillageIndex:
+        """Alias → rows of the villages below row ``i``; built on first use, LRU-cached.
+
+        The cache is bounded so that a long-running server does not end up holding an
+        alias index of all 620k villages; a township's index takes ~0.1 ms to rebuild.
+        """
+        cache = self._village_cache
+        found = cache.get(i)
+        if found is not None:
+            cache.move_to_end(i)
+            return found
+        start, stop = self.span(i)
+        rows = np.flatnonzero(self._levels[start:stop] == 5) + start
+        names: dict[str, list[int]] = {}
+        for row, name in zip(
+            rows.tolist(), self._names.take(pa.array(rows)).to_pylist(), strict=True
+        ):
+            for alias, _ in aliases(name, 5):
+                names.setdefault(alias, []).append(row)
+        found = VillageIndex(names, max(map(len, names), default=0))
+        cache[i] = found
+        if len(cache) > VILLAGE_CACHE_SIZE:
+            cache.popitem(last=False)
+        return found
 
     @cached_property
     def name_index(self) -> dict[str, list[tuple[int, bool]]]:

@@ -28,7 +28,9 @@ CHECK_BY_REMAINDER = "10X98765432"
 
 
 def printed_check(body: str) -> str:
-    return CHECK_BY_REMAINDER[sum(int(d) * w for d, w in zip(body, PRINTED_WEIGHTS)) % 11]
+    return CHECK_BY_REMAINDER[
+        sum(int(d) * w for d, w in zip(body, PRINTED_WEIGHTS, strict=True)) % 11
+    ]
 
 
 def test_examples_from_the_standard() -> None:

@@ -49,7 +49,7 @@ def test_normalisation_is_idempotent_and_ascii_case_only(value: str) -> None:
 def test_code_point_rows_mark_length(values: list[str | None]) -> None:
     (matrix,) = list(code_point_chunks(values, 18)) or [np.zeros((0, 19), dtype=np.uint32)]
     assert matrix.shape == (len(values), 19)
-    for row, value in zip(matrix, values):
+    for row, value in zip(matrix, values, strict=True):
         shown = "None" if value is None else value
         trimmed = shown.rstrip("\x00")[:19]
         assert "".join(chr(point) for point in row if point) == trimmed.replace("\x00", "")

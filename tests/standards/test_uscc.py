@@ -24,7 +24,9 @@ INDEPENDENT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def independent_check_char(body: str) -> str:
-    total = sum(INDEPENDENT_ALPHABET.index(c) * w for c, w in zip(body, INDEPENDENT_WEIGHTS))
+    total = sum(
+        INDEPENDENT_ALPHABET.index(c) * w for c, w in zip(body, INDEPENDENT_WEIGHTS, strict=True)
+    )
     return INDEPENDENT_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -29,8 +29,10 @@ from typing import Final, NamedTuple
 
 from fengyan.i18n import t
 from fengyan.standards.regions import (
+    PLAIN_NAME,
     RegionTable,
     UnknownRegionError,
+    aliases,
     normalize_name,
     region_table,
 )
@@ -159,11 +161,15 @@ class AddressParser:
         if not found and node_level <= 2:
             village_scope = node if node_level == 2 else default if node is None else None
         if village_scope is not None:
-            villages = self.table.village_index(village_scope)
-            for end in range(min(len(s), pos + villages.max_len), pos + 1, -1):
-                for row in villages.names.get(s[pos:end], ()):
-                    if row not in found:
-                        found[row] = _Step(row, pos, end, False, self._skipped(row, node))
+            head = s[pos : pos + 2]
+            for row, name in zip(*self.table.villages_below(village_scope), strict=True):
+                # Cheap filter first: only names that open like the text (or need folding)
+                # get their aliases computed.
+                if name.startswith(head) or not PLAIN_NAME.fullmatch(name):
+                    for alias, _ in aliases(name, 5):
+                        end = pos + len(alias)
+                        if s.startswith(alias, pos) and (row not in found or found[row].end < end):
+                            found[row] = _Step(row, pos, end, False, self._skipped(row, node))
         return list(found.values())
 
     def _readings(self, s: str, start: int, default: int | None) -> list[tuple[_Step, ...]]:

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -45,14 +45,7 @@ CODE_LENGTHS: Final = (0, 2, 4, 6, 9, 12)
 PSEUDO_NAMES: Final = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 
 
-VILLAGE_CACHE_SIZE: Final = 4096
-
-
-class VillageIndex(NamedTuple):
-    """Village aliases below one region: alias → rows, and the longest alias length."""
-
-    names: dict[str, list[int]]
-    max_len: int
+VILLAGE_CACHE_SIZE: Final = 8192  # regions whose village lists are kept
 
 
 class UnknownRegionError(LookupError):
@@ -171,7 +164,7 @@ _COMMITTEES: Final = (
 _UNIT_WORDS: Final = (*(s for s, _ in _COMMITTEES), "社区", "嘎查", "村")
 
 # Names without whitespace, full-width forms or brackets need no normalisation.
-_PLAIN: Final = re.compile(r"[^\s\uff01-\uff5e\u3000" + re.escape(_BRACKETS) + "]*")
+PLAIN_NAME: Final = re.compile(r"[^\s\uff01-\uff5e\u3000" + re.escape(_BRACKETS) + "]*")
 
 Alias = tuple[str, bool]  # (text, guarded): guarded forms lack a unit suffix (南山 for 南山区)
 
@@ -228,10 +221,12 @@ def _short_forms(name: str, level: int) -> list[Alias]:
 
 def aliases(name: str, level: int) -> list[Alias]:
     """Normalised forms under which a region may be written; the full name comes first."""
-    if _PLAIN.fullmatch(name):  # most names: nothing to fold, no bracketed part
+    if PLAIN_NAME.fullmatch(name):  # most names: nothing to fold, no bracketed part
         return [(name, False), *_short_forms(name, level)] if len(name) >= 2 else []
     out: list[Alias] = []
-    for variant in dict.fromkeys((normalize_name(name), normalize_name(_BRACKETED.sub("", name)))):
+    for variant in dict.fromkeys(
+        (normalize_name(name), normalize_name(_BRACKETED.sub("", to_halfwidth(name))))
+    ):
         if len(variant) >= 2:
             out += [(variant, False), *_short_forms(variant, level)]
     return list(dict.fromkeys(out))
@@ -265,7 +260,7 @@ class RegionTable:
         self.upper_names: dict[int, str] = dict(
             zip(upper.tolist(), self._names.take(pa.array(upper)).to_pylist(), strict=True)
         )
-        self._village_cache: OrderedDict[int | None, VillageIndex] = OrderedDict()
+        self._village_cache: OrderedDict[int | None, tuple[list[int], list[str]]] = OrderedDict()
         self.pseudo: frozenset[int] = frozenset(
             i
             for i, name in self.upper_names.items()
@@ -427,11 +422,11 @@ class RegionTable:
     def _levels_arrow(self, start: int, stop: int) -> pa.Array:
         return pa.array(self._levels[start:stop])
 
-    def village_index(self, i: int | None) -> VillageIndex:
-        """Alias → rows of the villages below row ``i``; built on first use, LRU-cached.
+    def villages_below(self, i: int | None) -> tuple[list[int], list[str]]:
+        """Rows and names of the villages below row ``i``; LRU-cached per region.
 
-        The cache is bounded so that a long-running server does not end up holding an
-        alias index of all 620k villages; a township's index takes ~0.1 ms to rebuild.
+        The address parser scans these lists (a township has ~15 villages) rather than
+        keeping an alias index of all 620k villages in memory.
         """
         cache = self._village_cache
         found = cache.get(i)
@@ -440,14 +435,10 @@ class RegionTable:
             return found
         start, stop = self.span(i)
         rows = np.flatnonzero(self._levels[start:stop] == 5) + start
-        names: dict[str, list[int]] = {}
-        for row, name in zip(
-            rows.tolist(), self._names.take(pa.array(rows)).to_pylist(), strict=True
-        ):
-            for alias, _ in aliases(name, 5):
-                names.setdefault(alias, []).append(row)
-        found = VillageIndex(names, max(map(len, names), default=0))
-        cache[i] = found
+        names = self._names.slice(start, stop - start)
+        if len(rows) != stop - start:
+            names = self._names.take(pa.array(rows))
+        found = cache[i] = (rows.tolist(), names.to_pylist())
         if len(cache) > VILLAGE_CACHE_SIZE:
             cache.popitem(last=False)
         return found

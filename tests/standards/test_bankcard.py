@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from fengyan.standards import bankcard, result
 
+from ._data import shared_file
 from ._strategies import card_numbers, substitute, to_fullwidth, untrusted
-from .conftest import shared_file
 
 
 def test_known_numbers() -> None:

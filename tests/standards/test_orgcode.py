@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from fengyan.standards import orgcode, result
 
+from ._data import shared_file
 from ._strategies import org_codes, substitute, untrusted
-from .conftest import shared_file
 
 VALUE = {char: index for index, char in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from fengyan.standards import regno, result
 
+from ._data import shared_file
 from ._strategies import reg_numbers, substitute, to_fullwidth, untrusted
-from .conftest import shared_file
 
 
 def test_chinese_registration_numbers_in_ofac_list(shared_data: Path) -> None:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from fengyan.standards import result, uscc
 from fengyan.standards.text import normalize_code
 
+from ._data import shared_file
 from ._strategies import nasty_text, substitute, to_fullwidth, untrusted, uscc_codes
-from .conftest import shared_file
 
 # Written out independently of the module: value of each symbol and the weights 3^(i-1) mod 31
 # as printed in the standard, so a wrong table in the module cannot agree with itself.

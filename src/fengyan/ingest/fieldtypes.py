@@ -279,6 +279,14 @@ def parse_id_number(s: pa.Array, ctx: Context) -> Parsed:
     norm = _upper_compact(s)
     present = _np_mask(pc.is_valid(norm))
     ok = idcard.valid_mask(np.asarray(norm.to_numpy(zero_copy_only=False), dtype=object))
+    legacy = ok & _np_mask(pc.equal(pc.utf8_length(norm), 15))
+    if legacy.any():
+        # Legacy 15-digit numbers become their 18-digit form, so one person hashes alike.
+        fixed = [
+            idcard.to_18(v) if is_old else v
+            for v, is_old in zip(norm.to_pylist(), legacy, strict=True)
+        ]
+        norm = pa.array(fixed, type=pa.string())
     return norm, [
         Check(
             present & ~ok, "ingest_bad_identifier", explain=lambda v: {"detail": idcard.explain(v)}

@@ -29,7 +29,9 @@ from typing import Final, NamedTuple
 
 from fengyan.i18n import t
 from fengyan.standards.regions import (
+    FULL,
     PLAIN_NAME,
+    SHORT,
     RegionTable,
     UnknownRegionError,
     aliases,
@@ -62,7 +64,7 @@ class _Step(NamedTuple):
     row: int
     start: int
     end: int
-    short: bool
+    form: int  # FULL, VARIANT or SHORT
     skipped: int
 
 
@@ -148,13 +150,13 @@ class AddressParser:
         node_level = 0 if node is None else self.level.get(node, 5)
         for k in self.lengths.get(s[pos : pos + 2], ()):
             end = pos + k
-            for row, short in self.index.get(s[pos:end], ()):
+            for row, form in self.index.get(s[pos:end], ()):
                 if not low <= row < high or self.level[row] <= node_level:
                     continue
-                if short and end < len(s) and s[end] in _CONTINUES:
+                if form == SHORT and end < len(s) and s[end] in _CONTINUES:
                     continue
                 if row not in found or found[row].end < end:
-                    found[row] = _Step(row, pos, end, short, self._skipped(row, node))
+                    found[row] = _Step(row, pos, end, form, self._skipped(row, node))
         # Villages are searched below a township, else below a county, a city (thousands of
         # villages) or the default city, only when nothing else fits at this position.
         village_scope = node if node_level == 4 or (node_level == 3 and not found) else None
@@ -166,10 +168,10 @@ class AddressParser:
                 # Cheap filter first: only names that open like the text (or need folding)
                 # get their aliases computed.
                 if name.startswith(head) or not PLAIN_NAME.fullmatch(name):
-                    for alias, _ in aliases(name, 5):
+                    for alias, form in aliases(name, 5):
                         end = pos + len(alias)
                         if s.startswith(alias, pos) and (row not in found or found[row].end < end):
-                            found[row] = _Step(row, pos, end, False, self._skipped(row, node))
+                            found[row] = _Step(row, pos, end, form, self._skipped(row, node))
         return list(found.values())
 
     def _readings(self, s: str, start: int, default: int | None) -> list[tuple[_Step, ...]]:
@@ -211,8 +213,8 @@ class AddressParser:
             last = reading[-1].row
             in_default = default is not None and (last == default or low <= last < high)
             chars = sum(step.end - step.start for step in reading)
-            shorts = sum(step.short for step in reading)
-            return chars, int(in_default), -sum(step.skipped for step in reading), -shorts
+            inexact = sum(step.form for step in reading)
+            return chars, int(in_default), -sum(step.skipped for step in reading), -inexact
 
         best: dict[int, tuple[tuple[int, int, int, int], tuple[_Step, ...]]] = {}
         for reading in readings:
@@ -224,7 +226,11 @@ class AddressParser:
         winners = sorted(row for row, (key, _) in best.items() if key == top)
         reading = best[winners[0]][1]
         rivals = [k for k, _ in best.values() if k[0] == top[0] and k[1] != top[1]]
-        confidence = 0.9 ** -top[2] * 0.95 ** -top[3] * (0.8 if start else 1.0)
+        # A heuristic, not a probability: each omitted level and each suffix-less short form
+        # costs a little, text skipped before the address and a default-city tie-break
+        # cost more, and a tie between k regions divides by k.
+        shorts = sum(step.form == SHORT for step in reading)
+        confidence = 0.9 ** -top[2] * 0.95**shorts * (0.8 if start else 1.0)
         confidence *= (0.9 if rivals else 1.0) / len(winners)
         region = table.region_at(winners[0])
         end = reading[-1].end
@@ -255,8 +261,8 @@ class AddressParser:
     def _opens_address(self, s: str, pos: int) -> bool:
         """Whether the full name of a province, city or county begins at ``pos``."""
         for k in self.lengths.get(s[pos : pos + 2], ()):
-            for row, short in self.index.get(s[pos : pos + k], ()):
-                if not short and self.table.level_at(row) <= 3:
+            for row, form in self.index.get(s[pos : pos + k], ()):
+                if form == FULL and self.table.level_at(row) <= 3:
                     return True
         return False
 

@@ -166,7 +166,14 @@ _UNIT_WORDS: Final = (*(s for s, _ in _COMMITTEES), "社区", "嘎查", "村")
 # Names without whitespace, full-width forms or brackets need no normalisation.
 PLAIN_NAME: Final = re.compile(r"[^\s\uff01-\uff5e\u3000" + re.escape(_BRACKETS) + "]*")
 
-Alias = tuple[str, bool]  # (text, guarded): guarded forms lack a unit suffix (南山 for 南山区)
+# How an alias relates to the official name. The parser prefers FULL over VARIANT over
+# SHORT when readings otherwise tie, and accepts a SHORT form only where the next character
+# does not continue a longer name (南山 in 南山大道 is a road, not 南山区).
+FULL: Final = 0  # the official name, normalised
+VARIANT: Final = 1  # same unit word, other wording: 科技园社区 for 科技园社区居委会
+SHORT: Final = 2  # unit suffix dropped: 深圳 for 深圳市, 恩施 for 恩施土家族苗族自治州
+
+Alias = tuple[str, int]  # (text, FULL | VARIANT | SHORT)
 
 
 def normalize_name(text: str) -> str:
@@ -193,28 +200,28 @@ def _short_forms(name: str, level: int) -> list[Alias]:
     if level == 1:
         for suffix in ("特别行政区", "自治区", "省", "市"):
             if name.endswith(suffix):
-                out.append((_strip_ethnic(name[: -len(suffix)]), True))
+                out.append((_strip_ethnic(name[: -len(suffix)]), SHORT))
                 break
     elif level in (2, 3):
         for suffix in ("自治州", "自治县", "自治旗"):
             if name.endswith(suffix):
                 base = _strip_ethnic(name[:-3])
-                return [(base, True), (base + suffix[-1], False)]
+                return [(base, SHORT), (base + suffix[-1], VARIANT)]
         for suffix in ("地区", "新区", "林区", "特区", "盟", "市", "区", "县", "旗"):
             base = name[: -len(suffix)]
             if name.endswith(suffix) and 2 <= len(base) <= 4 and not base.endswith(_ZONE_ENDINGS):
-                out.append((base, True))
+                out.append((base, SHORT))
                 break
     elif level == 4:
         if name.endswith("街道"):
-            out += [(name + "办事处", False), (name + "办", False)]
+            out += [(name + "办事处", VARIANT), (name + "办", VARIANT)]
         elif name.endswith("族乡"):
-            out.append((_strip_ethnic(name[:-1]) + "乡", False))
+            out.append((_strip_ethnic(name[:-1]) + "乡", VARIANT))
     elif level == 5:
         for suffix, unit in _COMMITTEES:
             if name.endswith(suffix) and len(name) > len(suffix):
                 base = name[: -len(suffix)]
-                out.append((base if not unit or base.endswith(unit) else base + unit, False))
+                out.append((base if not unit or base.endswith(unit) else base + unit, VARIANT))
                 break
     return [(a, g) for a, g in out if len(a) >= 2]
 
@@ -222,14 +229,18 @@ def _short_forms(name: str, level: int) -> list[Alias]:
 def aliases(name: str, level: int) -> list[Alias]:
     """Normalised forms under which a region may be written; the full name comes first."""
     if PLAIN_NAME.fullmatch(name):  # most names: nothing to fold, no bracketed part
-        return [(name, False), *_short_forms(name, level)] if len(name) >= 2 else []
+        return [(name, FULL), *_short_forms(name, level)] if len(name) >= 2 else []
+    # The bracket-less variant: 陈家营村委会（大） may be written 陈家营村委会.
+    full = normalize_name(name)
+    bare = normalize_name(_BRACKETED.sub("", to_halfwidth(name)))
     out: list[Alias] = []
-    for variant in dict.fromkeys(
-        (normalize_name(name), normalize_name(_BRACKETED.sub("", to_halfwidth(name))))
-    ):
+    for variant, form in ((full, FULL), (bare, VARIANT)):
         if len(variant) >= 2:
-            out += [(variant, False), *_short_forms(variant, level)]
-    return list(dict.fromkeys(out))
+            out += [(variant, form), *_short_forms(variant, level)]
+    best: dict[str, int] = {}
+    for text, form in out:  # keep each text once, with its most exact form
+        best[text] = min(form, best.get(text, SHORT))
+    return list(best.items())
 
 
 def stem(name: str) -> str:
@@ -415,7 +426,7 @@ class RegionTable:
                 pc.starts_with(names, prefix), pc.equal(self._levels_arrow(start, stop), 5)
             )
             for j in np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist():
-                if (key, False) in aliases(str(names[j].as_py()), 5):
+                if any(a == key for a, _ in aliases(str(names[j].as_py()), 5)):
                     hits.add(start + j)
         return self._materialise(np.array(sorted(hits), dtype=np.intp))
 
@@ -444,12 +455,12 @@ class RegionTable:
         return found
 
     @cached_property
-    def name_index(self) -> dict[str, list[tuple[int, bool]]]:
-        """Alias → [(row, is_short)] for levels 1–4; short = suffix dropped (南山 for 南山区)."""
-        index: dict[str, list[tuple[int, bool]]] = {}
+    def name_index(self) -> dict[str, list[tuple[int, int]]]:
+        """Alias → [(row, FULL | VARIANT | SHORT)] for levels 1–4 (南山 → 南山区, SHORT)."""
+        index: dict[str, list[tuple[int, int]]] = {}
         for i, name in self.upper_names.items():
-            for alias, guarded in aliases(name, self.level_at(i)):
-                index.setdefault(alias, []).append((i, guarded))
+            for alias, form in aliases(name, self.level_at(i)):
+                index.setdefault(alias, []).append((i, form))
         return index
 
 

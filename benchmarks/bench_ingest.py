@@ -52,9 +52,22 @@ POLL_SECONDS = 0.05
 SOURCE = "市场监管局"
 MiB = 1024 * 1024
 
-HEADER = ["序号", "统一社会信用代码", "企业名称", "法定代表人", "注册资本（万元）", "币种",
-          "成立日期", "登记状态", "企业类型", "经营范围", "行业代码", "注册地址", "行政区划代码",
-          "曾用名"]  # fmt: skip
+HEADER = [
+    "序号",
+    "统一社会信用代码",
+    "企业名称",
+    "法定代表人",
+    "注册资本（万元）",
+    "币种",
+    "成立日期",
+    "登记状态",
+    "企业类型",
+    "经营范围",
+    "行业代码",
+    "注册地址",
+    "行政区划代码",
+    "曾用名",
+]
 MAPPING = """\
 # 市场监管局 registry export: Chinese headers → schema fields (benchmark copy)
 type: Enterprise
@@ -81,40 +94,53 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
 _ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 BRAND_CHARS = list(
     "鹏润海盈华信康寿链通金穗安邦绿源万家星河宏远前程天瑞恒达鑫泰永盛中联汇丰富力嘉禾博雅"
     "众诚启航凯旋鼎新宇辰瀚海龙腾凤翔正道同创聚融广厚德隆昌明兴旺和顺佳美长青弘毅盛世"
     "锦程方圆新元利民惠农普惠融通诚信优品智汇云图"
 )
-INDUSTRY_WORDS = ["财富管理", "科技", "投资咨询", "供应链管理", "养老服务", "区块链科技",
-                  "商贸", "电子商务", "建筑工程", "农业科技", "文化传媒", "网络科技", "资产管理",
-                  "融资租赁", "商业保理", "实业", "贸易", "信息咨询", "健康管理", "教育科技",
-                  "物流", "餐饮管理", "房地产开发", "新能源", "生物科技"]  # fmt: skip
-SUFFIXES = ["有限公司", "有限公司", "有限公司", "股份有限公司", "有限责任公司", "合伙企业（有限合伙）"]
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程")
-SURNAMES += ["欧阳", "司马", "诸葛"]
-GIVEN_CHARS = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红文辉玉梅鹏飞")
+INDUSTRY_WORDS = _words(
+    "财富管理 科技 投资咨询 供应链管理 养老服务 区块链科技 商贸 电子商务 建筑工程 农业科技 "
+    "文化传媒 网络科技 资产管理 融资租赁 商业保理 实业 贸易 信息咨询 健康管理 教育科技 物流 "
+    "餐饮管理 房地产开发 新能源 生物科技"
+)
+SUFFIXES = _words("有限公司 有限公司 有限公司 股份有限公司 有限责任公司 合伙企业（有限合伙）")
+SURNAMES = [
+    *"王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程",
+    *_words("欧阳 司马 诸葛"),
+]
+GIVEN_CHARS = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红文辉玉梅鹏飞")
 CURRENCIES = ["人民币"] * 95 + ["美元"] * 3 + ["港元"] * 2
 STATUSES = ["存续"] * 80 + ["在业"] * 10 + ["注销"] * 5 + ["吊销"] * 4 + ["迁出"]
-FORMS = ["有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）", "有限责任公司（法人独资）",
-         "股份有限公司（非上市、自然人投资或控股）", "个人独资企业", "有限合伙企业",
-         "有限责任公司（港澳台法人独资）", "其他有限责任公司"]  # fmt: skip
-INDUSTRY_CODES = ["I6510", "L7212", "F5299", "E4813", "J6637", "J6931", "C3982", "M7320", "K7010",
-                  "H6210", "G5430", "A0190", "Q8514", "I6432", "I6513", "L7219", "F5191", "P8391",
-                  "R8610", "C1369", "L72", "F", "I65"]  # fmt: skip
-SCOPE_ITEMS = ["投资咨询", "财富管理咨询", "企业管理咨询", "软件开发", "信息技术咨询服务",
-               "受托资产管理（不得从事证券、期货、保险业务）", "供应链管理", "国内贸易",
-               "养老服务", "健康管理咨询", "保健食品销售", "区块链技术开发", "数字藏品技术服务",
-               "农业技术开发", "农产品销售", "日用百货销售", "电子商务", "网络技术服务",
-               "建筑工程施工", "市政工程", "货物进出口", "技术进出口", "广告设计、制作、代理",
-               "会议及展览服务", "市场营销策划", "文化艺术交流活动策划", "物业管理",
-               "房地产经纪", "汽车租赁", "道路货物运输（不含危险货物）", "食品经营",
-               "第二类医疗器械销售", "人力资源服务（不含职业中介活动、劳务派遣服务）",
-               "教育咨询服务（不含涉许可审批的教育培训活动）", "数据处理和存储支持服务",
-               "人工智能应用软件开发", "新能源汽车整车销售", "储能技术服务", "非居住房地产租赁",
-               "融资咨询服务", "以自有资金从事投资活动", "商务信息咨询（不含投资类咨询）"]  # fmt: skip
-ROADS = ["深南大道", "滨海大道", "北环大道", "人民路", "建设路", "解放路", "中山路", "科技园路",
-         "创业路", "南海大道", "环城路", "新华路", "工业大道", "金融街", "花园路"]  # fmt: skip
+FORMS = _words(
+    "有限责任公司（自然人投资或控股） 有限责任公司（自然人独资） 有限责任公司（法人独资） "
+    "股份有限公司（非上市、自然人投资或控股） 个人独资企业 有限合伙企业 "
+    "有限责任公司（港澳台法人独资） 其他有限责任公司"
+)
+INDUSTRY_CODES = _words(
+    "I6510 L7212 F5299 E4813 J6637 J6931 C3982 M7320 K7010 H6210 G5430 A0190 Q8514 I6432 "
+    "I6513 L7219 F5191 P8391 R8610 C1369 L72 F I65"
+)
+SCOPE_ITEMS = _words(
+    "投资咨询 财富管理咨询 企业管理咨询 软件开发 信息技术咨询服务 供应链管理 国内贸易 "
+    "受托资产管理（不得从事证券、期货、保险业务） 养老服务 健康管理咨询 保健食品销售 "
+    "区块链技术开发 数字藏品技术服务 农业技术开发 农产品销售 日用百货销售 电子商务 "
+    "网络技术服务 建筑工程施工 市政工程 货物进出口 技术进出口 广告设计、制作、代理 "
+    "会议及展览服务 市场营销策划 文化艺术交流活动策划 物业管理 房地产经纪 汽车租赁 "
+    "道路货物运输（不含危险货物） 食品经营 第二类医疗器械销售 数据处理和存储支持服务 "
+    "人力资源服务（不含职业中介活动、劳务派遣服务） 人工智能应用软件开发 储能技术服务 "
+    "教育咨询服务（不含涉许可审批的教育培训活动） 新能源汽车整车销售 非居住房地产租赁 "
+    "融资咨询服务 以自有资金从事投资活动 商务信息咨询（不含投资类咨询）"
+)
+ROADS = _words(
+    "深南大道 滨海大道 北环大道 人民路 建设路 解放路 中山路 科技园路 创业路 南海大道 环城路 "
+    "新华路 工业大道 金融街 花园路"
+)
 
 
 def _pick(rng: np.random.Generator, vocab: list[str], n: int) -> np.ndarray:
@@ -151,15 +177,19 @@ class Places:
             cities.append(full[district][0])
             prefixes.append(full[district][1] + town.name)
         digits = np.array([[int(c) for c in code] for code in codes], dtype=np.int64)
-        return cls(np.array(codes, dtype=object), digits, np.array(cities, dtype=object),
-                   np.array(prefixes, dtype=object))  # fmt: skip
+        return cls(
+            np.array(codes, dtype=object),
+            digits,
+            np.array(cities, dtype=object),
+            np.array(prefixes, dtype=object),
+        )
 
 
 def _scope_pool(rng: np.random.Generator, size: int = 4096) -> np.ndarray:
     """Business-scope halves of 25–95 characters; a scope joins two of them (51–191)."""
-    pool = []
+    pool: list[str] = []
     while len(pool) < size:
-        target, items = int(rng.integers(25, 96)), []
+        target, items = int(rng.integers(25, 96)), list[str]()
         while len("；".join(items)) < target:
             items.append(SCOPE_ITEMS[int(rng.integers(len(SCOPE_ITEMS)))])
         while len("；".join(items)) > 95:  # whole items only
@@ -172,8 +202,9 @@ def _scope_pool(rng: np.random.Generator, size: int = 4096) -> np.ndarray:
 def credit_codes(serial: np.ndarray, district: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Valid, distinct 统一社会信用代码 for distinct ``serial`` numbers (vectorised).
 
-    ``district`` holds the registering district's six digits per row. ``91`` + the district + a GB 11714 organisation code (``MA`` and six base-31
-    characters for 70% of firms, eight digits for older ones) + the GB 32100 check character.
+    ``district`` holds each registering district's six digits. A code is ``91``, the
+    district, a GB 11714 organisation code (``MA`` and six base-31 characters for 70% of
+    firms, eight digits for older ones) and the GB 32100 check character.
     """
     n = len(serial)
     alphabet = np.array(list(USCC_ALPHABET))
@@ -208,6 +239,7 @@ class BadCounts:
     future_date: int = 0
     negative_capital: int = 0
     ragged_row: int = 0
+    duplicate_key: int = 0
 
     def total(self) -> int:
         return sum(asdict(self).values())
@@ -232,8 +264,15 @@ def _dates(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def make_chunk(start: int, n: int, rng: np.random.Generator, places: Places, scopes: np.ndarray,
-               bad_share: float, bad: BadCounts) -> list[tuple[str, ...]]:  # fmt: skip
+def make_chunk(
+    start: int,
+    n: int,
+    rng: np.random.Generator,
+    places: Places,
+    scopes: np.ndarray,
+    bad_share: float,
+    bad: BadCounts,
+) -> list[tuple[str, ...]]:
     """Records ``start`` … ``start + n - 1`` as CSV rows, ~``bad_share`` of them wrong."""
     serial = np.arange(start, start + n, dtype=np.int64) + 1_000
     town = rng.integers(0, len(places.district_code), n)
@@ -254,21 +293,36 @@ def make_chunk(start: int, n: int, rng: np.random.Generator, places: Places, sco
     caps[thousands] = np.array([f"{int(v):,}" for v in capital[thousands]], dtype=object)
     established = _dates(rng.integers(7300, 20600, n), rng)  # 1989 … 2026
     scope = scopes[rng.integers(0, len(scopes), n)] + "；" + scopes[rng.integers(0, len(scopes), n)]
-    address = (places.prefix[town] + _pick(rng, ROADS, n) + _str(rng.integers(1, 3000, n)) + "号"
-               + _pick(rng, BRAND_CHARS, n) + "大厦" + _str(rng.integers(1, 40, n)) + "楼")  # fmt: skip
+    address = (
+        places.prefix[town]
+        + _pick(rng, ROADS, n)
+        + _str(rng.integers(1, 3000, n))
+        + "号"
+        + _pick(rng, BRAND_CHARS, n)
+        + "大厦"
+        + _str(rng.integers(1, 40, n))
+        + "楼"
+    )
     former = np.full(n, "", dtype=object)
     renamed = rng.random(n) < 0.08
     k = int(renamed.sum())
-    former[renamed] = places.city[town[renamed]] + _pick(rng, BRAND_CHARS, k) + _pick(rng, BRAND_CHARS, k) + "投资有限公司"
+    former[renamed] = (
+        places.city[town[renamed]]
+        + _pick(rng, BRAND_CHARS, k)
+        + _pick(rng, BRAND_CHARS, k)
+        + "投资有限公司"
+    )
     twice = renamed & (rng.random(n) < 0.25)
     former[twice] = former[twice] + "；" + places.city[town[twice]] + brand[twice] + "实业有限公司"
 
-    # Deliberate faults, one per bad row, in four equal kinds.
+    # Deliberate faults, one per bad row, in five equal kinds.
     faulty = np.flatnonzero(rng.random(n) < bad_share)
-    kind = rng.integers(0, 4, len(faulty))
+    kind = rng.integers(0, 5, len(faulty))
     for i in faulty[kind == 0]:  # wrong check character
         c = codes[i]
-        codes[i] = c[:-1] + USCC_ALPHABET[(USCC_ALPHABET.index(c[-1]) + 1 + int(rng.integers(30))) % 31]
+        codes[i] = (
+            c[:-1] + USCC_ALPHABET[(USCC_ALPHABET.index(c[-1]) + 1 + int(rng.integers(30))) % 31]
+        )
     bad.bad_check_char += int((kind == 0).sum())
     future = faulty[kind == 1]
     established[future] = _dates(rng.integers(43_000, 83_000, len(future)), rng)  # 2087 … 2197
@@ -278,10 +332,30 @@ def make_chunk(start: int, n: int, rng: np.random.Generator, places: Places, sco
     bad.negative_capital += len(negative)
     ragged = set(faulty[kind == 3].tolist())
     bad.ragged_row += len(ragged)
+    clean = np.ones(n, dtype=bool)
+    clean[faulty] = False
+    for i in faulty[kind == 4]:  # the credit code of an earlier, valid record of the chunk
+        earlier = np.flatnonzero(clean[max(0, i - 1000) : i])
+        if len(earlier):
+            codes[i] = codes[max(0, i - 1000) + int(rng.choice(earlier))]
+            bad.duplicate_key += 1
 
-    columns = [_str(serial - 999), codes, names, reps, caps, _pick(rng, CURRENCIES, n), established,
-               _pick(rng, STATUSES, n), _pick(rng, FORMS, n), scope, _pick(rng, INDUSTRY_CODES, n),
-               address, district, former]  # fmt: skip
+    columns = [
+        _str(serial - 999),
+        codes,
+        names,
+        reps,
+        caps,
+        _pick(rng, CURRENCIES, n),
+        established,
+        _pick(rng, STATUSES, n),
+        _pick(rng, FORMS, n),
+        scope,
+        _pick(rng, INDUSTRY_CODES, n),
+        address,
+        district,
+        former,
+    ]
     rows: list[tuple[str, ...]] = list(zip(*columns, strict=True))
     for i in ragged:  # a cut-off line, or one with a stray extra field
         rows[i] = rows[i][: int(rng.integers(3, 13))] if i % 2 else (*rows[i], "备注")
@@ -298,7 +372,9 @@ def generate(path: Path, rows: int, seed: int, bad_share: float) -> BadCounts:
             writer = csv.writer(buf, lineterminator="\r\n")
             if start == 0:
                 writer.writerow(HEADER)
-            chunk = make_chunk(start, min(GEN_CHUNK, rows - start), rng, places, scopes, bad_share, bad)
+            chunk = make_chunk(
+                start, min(GEN_CHUNK, rows - start), rng, places, scopes, bad_share, bad
+            )
             writer.writerows(chunk)
             fh.write(buf.getvalue().encode("gb18030"))
     return bad
@@ -332,6 +408,7 @@ class Result:
     rows_per_second: float
     mb_per_second: float
     peak_rss_mib: float
+    median_rss_mib: float  # of the 50 ms samples: the level while streaming
     polled_peak_rss_mib: float
     cpu_seconds: float
     rows_read: int
@@ -344,13 +421,19 @@ class Result:
     rss_timeline: list[tuple[float, float]] = field(default_factory=list)  # (s, MiB)
 
 
-def measure(cmd: list[str], log: Path, env: dict[str, str]) -> tuple[dict[str, Any], list[tuple[float, float]]]:
+def measure(
+    cmd: list[str], log: Path, env: dict[str, str]
+) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Run ``cmd`` under the wrapper; its usage figures and a polled RSS timeline."""
     usage = log.with_suffix(".usage.json")
     timeline: list[tuple[float, float]] = []
     with open(log, "wb") as out:
-        wrapper = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(usage), *cmd],
-                                   stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+        wrapper = subprocess.Popen(
+            [sys.executable, "-c", _WRAPPER, str(usage), *cmd],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         t0 = time.perf_counter()
         parent = psutil.Process(wrapper.pid)
         while wrapper.poll() is None:
@@ -370,8 +453,8 @@ def measure(cmd: list[str], log: Path, env: dict[str, str]) -> tuple[dict[str, A
 
 
 def _thin(timeline: list[tuple[float, float]], points: int = 120) -> list[tuple[float, float]]:
-    step = max(1, len(timeline) // points)
-    return timeline[::step] + ([timeline[-1]] if timeline and len(timeline) % step != 1 else [])
+    out = timeline[:: max(1, len(timeline) // points)]
+    return out + timeline[-1:] if timeline and out[-1] != timeline[-1] else out
 
 
 def _db_counts(home: Path) -> tuple[int, int, int, int]:
@@ -397,10 +480,25 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
     bad = generate(csv_path, rows, seed, bad_share)
     gen_seconds = time.perf_counter() - t0
     size_mb = csv_path.stat().st_size / 1e6
-    print(f"  {rows:>9,} rows: generated {size_mb:,.1f} MB in {gen_seconds:.1f} s; ingesting …",
-          flush=True)  # fmt: skip
-    cmd = [sys.executable, "-m", "fengyan", "ingest", str(csv_path), "--type", "Enterprise",
-           "--source", SOURCE, "--mapping", str(mapping), "--home", str(home)]  # fmt: skip
+    print(
+        f"  {rows:>9,} rows: generated {size_mb:,.1f} MB in {gen_seconds:.1f} s; ingesting …",
+        flush=True,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "fengyan",
+        "ingest",
+        str(csv_path),
+        "--type",
+        "Enterprise",
+        "--source",
+        SOURCE,
+        "--mapping",
+        str(mapping),
+        "--home",
+        str(home),
+    ]
     info, timeline = measure(cmd, WORK / f"{label}.log", env)
     read, stored, quarantined, entries = _db_counts(home)
     lake = sum(p.stat().st_size for p in (home / "lake").rglob("*.parquet")) / 1e6
@@ -409,15 +507,25 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
         for p in (csv_path, mapping, WORK / f"{label}.log", WORK / f"{label}.usage.json"):
             p.unlink(missing_ok=True)
     return Result(
-        rows=rows, file_mb=round(size_mb, 1), generate_seconds=round(gen_seconds, 2),
-        seconds=round(info["wall"], 2), rows_per_second=round(rows / info["wall"]),
+        rows=rows,
+        file_mb=round(size_mb, 1),
+        generate_seconds=round(gen_seconds, 2),
+        seconds=round(info["wall"], 2),
+        rows_per_second=round(rows / info["wall"]),
         mb_per_second=round(size_mb / info["wall"], 1),
         peak_rss_mib=round(info["maxrss_kib"] / 1024, 1),
+        median_rss_mib=round(float(np.median([m for _, m in timeline])), 1) if timeline else 0.0,
         polled_peak_rss_mib=max((m for _, m in timeline), default=0.0),
-        cpu_seconds=round(info["cpu"], 2), rows_read=read, rows_stored=stored,
-        rows_quarantined=quarantined, quarantine_entries=entries, expected_bad=bad.total(),
-        lake_mb=round(lake, 1), bad_rows=asdict(bad), rss_timeline=_thin(timeline),
-    )  # fmt: skip
+        cpu_seconds=round(info["cpu"], 2),
+        rows_read=read,
+        rows_stored=stored,
+        rows_quarantined=quarantined,
+        quarantine_entries=entries,
+        expected_bad=bad.total(),
+        lake_mb=round(lake, 1),
+        bad_rows=asdict(bad),
+        rss_timeline=_thin(timeline),
+    )
 
 
 def baseline_rss(env: dict[str, str]) -> float:
@@ -426,7 +534,7 @@ def baseline_rss(env: dict[str, str]) -> float:
     info, _ = measure([sys.executable, "-m", "fengyan", "version"], WORK / "baseline.log", env)
     for p in (WORK / "baseline.log", WORK / "baseline.usage.json"):
         p.unlink(missing_ok=True)
-    return round(info["maxrss_kib"] / 1024, 1)
+    return round(float(info["maxrss_kib"]) / 1024, 1)
 
 
 def machine() -> dict[str, Any]:
@@ -457,14 +565,36 @@ def machine() -> dict[str, Any]:
     }
 
 
-COLUMNS = ("rows", "file MB", "seconds", "rows/s", "MB/s", "peak RSS MiB", "CPU s", "stored",
-           "quarantined")  # fmt: skip
+COLUMNS = (
+    "rows",
+    "file MB",
+    "seconds",
+    "rows/s",
+    "MB/s",
+    "peak RSS MiB",
+    "median RSS MiB",
+    "CPU s",
+    "stored",
+    "quarantined",
+)
 
 
 def table_rows(results: list[Result]) -> list[list[str]]:
-    return [[f"{r.rows:,}", f"{r.file_mb:,.1f}", f"{r.seconds:.1f}", f"{r.rows_per_second:,}",
-             f"{r.mb_per_second:.1f}", f"{r.peak_rss_mib:,.0f}", f"{r.cpu_seconds:.1f}",
-             f"{r.rows_stored:,}", f"{r.rows_quarantined:,}"] for r in results]  # fmt: skip
+    return [
+        [
+            f"{r.rows:,}",
+            f"{r.file_mb:,.1f}",
+            f"{r.seconds:.1f}",
+            f"{r.rows_per_second:,}",
+            f"{r.mb_per_second:.1f}",
+            f"{r.peak_rss_mib:,.0f}",
+            f"{r.median_rss_mib:,.0f}",
+            f"{r.cpu_seconds:.1f}",
+            f"{r.rows_stored:,}",
+            f"{r.rows_quarantined:,}",
+        ]
+        for r in results
+    ]
 
 
 def print_table(results: list[Result]) -> None:
@@ -488,27 +618,31 @@ def markdown(results: list[Result], info: dict[str, Any], baseline: float, comma
         "|" + "|".join("---:" for _ in COLUMNS) + "|",
         *("| " + " | ".join(r) + " |" for r in table_rows(results)),
         "",
-        f"Peak RSS of `python -m fengyan version` (interpreter and imports only): {baseline:.0f} MiB.",
-        "Seconds are wall time of the whole `python -m fengyan ingest` process (start-up included);",
-        "peak RSS is the process's `ru_maxrss`; CPU s is user + system time.",
+        "Seconds: wall time of the whole `python -m fengyan ingest` process, start-up included.",
+        "Peak RSS: the process's `ru_maxrss`. Median RSS: median of the 50 ms samples, the level",
+        "while streaming. CPU s: user + system time (all threads).",
+        f"Peak RSS of `python -m fengyan version` (interpreter and imports): {baseline:.0f} MiB.",
         "",
     ]
     for r in results:
         check = "ok" if r.rows_quarantined == r.expected_bad else "MISMATCH"
-        lines.append(f"- {r.rows:,} rows: {r.expected_bad:,} bad rows planted {r.bad_rows} → "
-                     f"{r.rows_quarantined:,} quarantined ({check}); lake file {r.lake_mb} MB.")  # fmt: skip
+        lines.append(
+            f"- {r.rows:,} rows: {r.expected_bad:,} bad rows planted {r.bad_rows} → "
+            f"{r.rows_quarantined:,} quarantined ({check}); lake file {r.lake_mb} MB."
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", help="comma-separated row counts (default 100000,300000,1000000)")
-    parser.add_argument("--quick", action="store_true", help="small sizes (20k, 50k) for a smoke test")
+    parser.add_argument("--sizes", help="comma-separated row counts (default: 100k, 300k, 1M)")
+    parser.add_argument("--quick", action="store_true", help="20k and 50k rows: a smoke test")
     parser.add_argument("--keep", action="store_true", help="keep generated files and data folders")
     parser.add_argument("--seed", type=int, default=20240630)
     parser.add_argument("--bad-share", type=float, default=0.01, help="share of faulty rows")
     parser.add_argument("--chunk-rows", type=int, help="FENGYAN_CHUNK_ROWS for the ingest")
     parser.add_argument("--no-save", action="store_true", help="print only; leave results/ alone")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where ingest.json/.md go")
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
@@ -523,7 +657,9 @@ def main(argv: list[str] | None = None) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
     info["chunk_rows"] = args.chunk_rows or 50_000
-    print(f"fengyan {info['fengyan']} · Python {info['python']} · {info['nproc']} CPUs · {info['cpu']}")
+    print(
+        f"fengyan {info['fengyan']}, Python {info['python']}, {info['nproc']} CPUs, {info['cpu']}"
+    )
     baseline = baseline_rss(env)
     results = [run_size(n, args.seed, args.bad_share, args.keep, env) for n in sizes]
     print()
@@ -531,19 +667,30 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nimports-only baseline RSS: {baseline:.0f} MiB")
     for r in results:
         if r.rows_quarantined != r.expected_bad:
-            print(f"warning: {r.rows:,} rows: {r.rows_quarantined} quarantined, {r.expected_bad} planted")
+            print(
+                f"warning: {r.rows:,} rows: {r.rows_quarantined} quarantined, {r.expected_bad} bad"
+            )
     if not args.keep:
         shutil.rmtree(WORK, ignore_errors=True)
     if args.no_save:
         return
-    command = "python benchmarks/bench_ingest.py" + ("" if argv is None and len(sys.argv) == 1
-                                                      else " " + " ".join(sys.argv[1:]))  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": info, "command": command, "baseline_rss_mib": baseline,
-               "results": [asdict(r) for r in results]}  # fmt: skip
-    (RESULTS / "ingest.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    (RESULTS / "ingest.md").write_text(markdown(results, info, baseline, command), encoding="utf-8")
-    print(f"wrote {RESULTS / 'ingest.json'} and {RESULTS / 'ingest.md'}")
+    command = " ".join(
+        ["python benchmarks/bench_ingest.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    args.output.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "machine": info,
+        "command": command,
+        "baseline_rss_mib": baseline,
+        "results": [asdict(r) for r in results],
+    }
+    (args.output / "ingest.json").write_text(
+        json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    )
+    (args.output / "ingest.md").write_text(
+        markdown(results, info, baseline, command), encoding="utf-8"
+    )
+    print(f"wrote {args.output / 'ingest.json'} and {args.output / 'ingest.md'}")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
+from typer.testing import Result
 
 from fengyan.ingest.pipeline import IngestReport, ingest_file
 from fengyan.standards import idcard, orgcode, uscc
 from fengyan.workspace import Workspace
+
+# ``fengyan <args>`` run in-process (see the ``cli`` fixture).
+Cli = Callable[..., Result]
 
 # Header of the registry export, in the order the agency sends it.
 REGISTRY_HEADER = [
@@ -135,7 +139,10 @@ def write_mapping(path: Path, text: str = REGISTRY_MAPPING) -> Path:
 
 
 def write_registry(
-    folder: Path, rows: Iterable[Mapping[str, str]], name: str = "registry.csv", **kw: Any
+    folder: Path,
+    rows: Iterable[Mapping[str, str] | Sequence[str]],
+    name: str = "registry.csv",
+    **kw: Any,
 ) -> tuple[Path, Path]:
     """A registry CSV (GB18030 unless ``encoding`` says otherwise) and its mapping."""
     csv_path = write_csv(folder / name, rows, **kw)
@@ -194,7 +201,8 @@ def article_record(i: int, published_at: str, **overrides: Any) -> dict[str, Any
         "channel": "news",
         "published_at": published_at,
         "title": f"报道{i}",
-        "text": f"深圳市{BRANDS[i % len(BRANDS)]}财富管理有限公司推介理财产品，承诺年化收益{8 + i % 10}%。",
+        "text": f"深圳市{BRANDS[i % len(BRANDS)]}财富管理有限公司推介理财产品，"
+        f"承诺年化收益{8 + i % 10}%。",
         "reach": 100 + i,
     }
     rec.update(overrides)
@@ -283,3 +291,8 @@ def dump_ledger(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             )
         ).all()
     return {"ingest_batch": [tuple(r) for r in batches], "quarantine": [tuple(r) for r in entries]}
+
+
+def flat(text: str) -> str:
+    """``text`` without whitespace: rich wraps long lines (and paths) at the console width."""
+    return "".join(text.split())

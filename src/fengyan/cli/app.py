@@ -14,8 +14,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fengyan import __version__
+from fengyan.clock import CHINA_TZ
 from fengyan.i18n import t
-from fengyan.ingest.errors import IngestError
+from fengyan.ingest.errors import IngestError, render_reason
 from fengyan.ingest.service import ingest_path, lake_summary, list_batches, list_quarantine
 from fengyan.workspace import Workspace
 
@@ -216,7 +217,7 @@ def batches(home: HomeOpt = None) -> None:
             b.entity_type,
             b.source,
             b.file_name,
-            b.as_of.date().isoformat(),
+            b.as_of.astimezone(CHINA_TZ).date().isoformat(),
             f"{b.rows_read:,}",
             f"{b.rows_stored:,}",
             f"{b.rows_quarantined:,}",
@@ -247,7 +248,7 @@ def quarantine(
             str(q.row or "-"),
             q.field or "-",
             shown or "",
-            t(q.reason, **q.params),
+            render_reason(q.reason, q.params),
             q.severity,
         )
     console.print(table)

@@ -21,12 +21,20 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # pysqlite's own transaction handling runs DDL outside any transaction, so a
+            # crashed migration could leave a table without its alembic_version row. Turn
+            # it off and let SQLAlchemy emit BEGIN itself (the SQLAlchemy-documented recipe).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL for concurrent readers; FULL so an acknowledged commit survives power loss.
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

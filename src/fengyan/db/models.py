@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from fengyan.db.types import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -32,14 +34,14 @@ class IngestBatch(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     encoding: Mapped[str | None] = mapped_column(String(32))
     mapping_sha256: Mapped[str | None] = mapped_column(String(64))
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     rows_read: Mapped[int] = mapped_column(BigInteger, nullable=False)
     rows_stored: Mapped[int] = mapped_column(BigInteger, nullable=False)
     rows_quarantined: Mapped[int] = mapped_column(BigInteger, nullable=False)
     warnings: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     lake_file: Mapped[str] = mapped_column(String(500), nullable=False)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     fengyan_version: Mapped[str] = mapped_column(String(32), nullable=False)
     # JSON: notes such as ignored columns, detected encoding, per-field error counts.
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="{}")

@@ -40,7 +40,7 @@ class Issue:
 
     def message(self, file: str, lang: str | None = None) -> str:
         """A message naming the file, row and field."""
-        detail = t(self.reason, lang, **self.params)
+        detail = render_reason(self.reason, self.params, lang)
         where = t(
             "ingest_where",
             lang,
@@ -49,3 +49,15 @@ class Issue:
             field=self.field or "-",
         )
         return f"{where}: {detail}"
+
+
+def render_reason(reason: str, params: dict[str, Any], lang: str | None = None) -> str:
+    """The text of a finding in ``lang``; a nested standards finding is rendered too.
+
+    Findings are stored as codes and parameters, never as text, so the quarantine reads
+    in whatever language the person looking at it chose.
+    """
+    if "detail_code" in params:
+        detail = t(params["detail_code"], lang, **params.get("detail_params", {}))
+        params = {**params, "detail": detail}
+    return t(reason, lang, **params)

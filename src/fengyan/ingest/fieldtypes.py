@@ -25,6 +25,7 @@ from fengyan.schema import FieldSpec, FieldType
 from fengyan.standards import bankcard, idcard, orgcode, phone, regno, uscc
 from fengyan.standards.masking import mask as mask_value
 from fengyan.standards.regions import region_table
+from fengyan.standards.result import CheckResult
 
 DEFAULT_MAX_LENGTH = {FieldType.NAME: 300, FieldType.TEXT: 1_000_000}
 STRING_MAX_LENGTH = 2_000
@@ -263,15 +264,18 @@ def parse_enum(s: pa.Array, ctx: Context) -> Parsed:
     return s, [Check(bad, "ingest_bad_enum", params={"allowed": " / ".join(ctx.spec.values or ())})]
 
 
+def _detail(result: CheckResult) -> dict[str, Any]:
+    """A standards finding as a message code and parameters, rendered when displayed."""
+    return {"detail_code": f"std_{result.reason}", "detail_params": dict(result.params)}
+
+
 def parse_credit_code(s: pa.Array, ctx: Context) -> Parsed:
     """统一社会信用代码 (GB 32100-2015), validated with its check character."""
     norm = _upper_compact(s)
     present = _np_mask(pc.is_valid(norm))
     ok = uscc.valid_mask(np.asarray(norm.to_numpy(zero_copy_only=False), dtype=object))
     bad = present & ~ok
-    return norm, [
-        Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": uscc.explain(v)})
-    ]
+    return norm, [Check(bad, "ingest_bad_identifier", explain=lambda v: _detail(uscc.check(v)))]
 
 
 def parse_id_number(s: pa.Array, ctx: Context) -> Parsed:
@@ -288,9 +292,7 @@ def parse_id_number(s: pa.Array, ctx: Context) -> Parsed:
         ]
         norm = pa.array(fixed, type=pa.string())
     return norm, [
-        Check(
-            present & ~ok, "ingest_bad_identifier", explain=lambda v: {"detail": idcard.explain(v)}
-        )
+        Check(present & ~ok, "ingest_bad_identifier", explain=lambda v: _detail(idcard.check(v)))
     ]
 
 
@@ -339,7 +341,7 @@ def parse_bank_card(s: pa.Array, ctx: Context) -> Parsed:
     )
     luhn = np.array([r is not None and r.reason == "luhn_mismatch" for r in results], dtype=bool)
     return norm, [
-        Check(bad, "ingest_bad_identifier", explain=lambda v: {"detail": bankcard.explain(v)}),
+        Check(bad, "ingest_bad_identifier", explain=lambda v: _detail(bankcard.check(v))),
         Check(luhn, "ingest_luhn_mismatch", severity="warning"),
     ]
 

@@ -22,6 +22,8 @@ names repeat.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +31,7 @@ from typing import Final, NamedTuple
 
 from fengyan.i18n import t
 from fengyan.standards.regions import (
+    CONTEXT,
     FULL,
     PLAIN_NAME,
     SHORT,
@@ -55,16 +58,20 @@ _LEADING: Final = re.compile(
 _TRAILING_POSTCODE: Final = re.compile(r"(?<![\d-])\d{6}$")
 # Punctuation people put between levels; skipped at match boundaries, kept in the remainder.
 _SEPARATORS: Final = frozenset(",，、;；:：.。·-—_/|\\~～")
-# A short form (南山) followed by one of these is part of a longer name (南山大道, 南山村).
-_CONTINUES: Final = frozenset("省市区县州旗盟路街道巷弄里号门桥大村镇乡社")
+# A short form (南山) followed by one of these is part of a longer name (南山路, 南山村,
+# 南山大道), not a region written without its suffix.
+_CONTINUES: Final = frozenset("省市区县州旗盟路街道巷弄里号门桥村镇乡社")
+_CONTINUES_2: Final = ("大道", "大街", "大厦", "大桥", "大学", *(d + "路" for d in "中东西南北"))
+_VILLAGE_CACHE_SIZE: Final = 8192  # regions whose village aliases are kept
 _MAX_READINGS: Final = 2000  # bounds the search on pathological input (城关镇城关镇…)
+_MAX_PREFIX: Final = 200  # text before the address (名称、标签) that we look past
 
 
 class _Step(NamedTuple):
     row: int
     start: int
     end: int
-    form: int  # FULL, VARIANT or SHORT
+    form: int  # FULL, VARIANT, SHORT or CONTEXT (regions.py)
     skipped: int
 
 
@@ -72,9 +79,13 @@ class _Step(NamedTuple):
 class AddressMatch:
     """The region an address was resolved to, with the evidence for it.
 
-    ``spans`` index into ``normalized`` (the cleaned text), one per matched level.
-    ``candidates`` lists every equally good reading; when there are several, ``ambiguous``
-    is true and ``code`` is only the first of them: do not assign jurisdiction from it.
+    * ``code``, ``level`` — the region's short code (2/4/6/9/12 digits) and level 1–5;
+    * ``names`` — its names from province down, pseudo levels (市辖区) left out;
+    * ``spans`` — ``(start, end)`` in ``normalized`` (the cleaned text) of each matched name;
+    * ``remainder`` — the cleaned text after the last match: road, number, building;
+    * ``confidence`` — 0–1 heuristic, lowered by omitted levels, short forms and ties;
+    * ``candidates`` — every equally good reading. When there are several, ``ambiguous`` is
+      true and ``code`` is just the first of them: do not assign jurisdiction from it.
     """
 
     code: str
@@ -87,13 +98,23 @@ class AddressMatch:
     ambiguous: bool
     candidates: tuple[str, ...]
 
-    def message(self) -> str | None:
-        """A user-facing note when the match is ambiguous, else ``None``."""
-        if not self.ambiguous:
-            return None
-        return t(
-            "region_address_ambiguous", text=self.normalized, candidates="、".join(self.candidates)
-        )
+
+def address_message(text: str, match: AddressMatch | None, lang: str | None = None) -> str | None:
+    """What to tell a user about a parse result, or ``None`` when there is nothing to say.
+
+    Unparsed, ambiguous (listing each candidate's full name) or located only to a
+    province or city; rendered from ``i18n/messages/regions.yaml``, Chinese by default.
+    """
+    if match is None:
+        return t("region_address_unparsed", lang, text=text)
+    table = region_table()
+    if match.ambiguous:
+        listed = "、".join(f"{code} {table.full_name(code)}" for code in match.candidates)
+        return t("region_address_ambiguous", lang, text=text, candidates=listed)
+    if match.level <= 2:
+        level_name = t(f"region_level_{match.level}", lang)
+        return t("region_address_partial", lang, level_name=level_name, name="".join(match.names))
+    return None
 
 
 def normalize_address(text: str) -> str:
@@ -123,6 +144,8 @@ class AddressParser:
         self.parent = {i: table.parent_index(i) for i in table.upper_names}
         self.level = {i: table.level_at(i) for i in table.upper_names}
         self.spans: dict[int | None, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+        self.village_cache: OrderedDict[int, dict[str, list[tuple[int, str]]]] = OrderedDict()
 
     def _skipped(self, row: int, node: int | None) -> int:
         """Levels omitted between ``node`` and its descendant ``row``.
@@ -131,12 +154,42 @@ class AddressParser:
         北京市朝阳区 omits nothing, 朝阳区 alone omits as much as 长春's 朝阳区 does, so
         the two stay tied (ambiguous) instead of the municipality winning by accident.
         """
+        if row == node:
+            return 0
         p, count = self._parent_of(row), 0
         while p is not None and p != node:
             above = self._parent_of(p)
             count += p not in self.table.pseudo or above != node
             p = above
         return count
+
+    def _villages(self, scope: int) -> dict[str, list[tuple[int, str]]]:
+        """Villages below ``scope`` keyed by the first character of their aliases.
+
+        Every alias of a village starts with the first character of its name, once folded,
+        so a position only computes aliases for the few villages that open like the text.
+        LRU-bounded: a township's entry (~15 names) is rebuilt in a few microseconds.
+        """
+        cache = self.village_cache
+        with self.lock:  # web workers share the parser; OrderedDict moves are not atomic
+            found = cache.get(scope)
+            if found is not None:
+                cache.move_to_end(scope)
+                return found
+        found = {}
+        rows, names = self.table.villages_below(scope)
+        all_plain = PLAIN_NAME.fullmatch("".join(names)) is not None  # one test, usually true
+        for row, name in zip(rows, names, strict=True):
+            if all_plain or PLAIN_NAME.fullmatch(name):
+                found.setdefault(name[0], []).append((row, name))
+            else:
+                for head in {a[0] for a, _ in aliases(name, 5)}:
+                    found.setdefault(head, []).append((row, name))
+        with self.lock:
+            cache[scope] = found
+            if len(cache) > _VILLAGE_CACHE_SIZE:
+                cache.popitem(last=False)
+        return found
 
     def _steps(self, s: str, pos: int, node: int | None, default: int | None) -> list[_Step]:
         """Every region below ``node`` whose name or short form starts at ``pos``."""
@@ -148,12 +201,23 @@ class AddressParser:
             span = self.spans[node] = self.table.span(node)
         low, high = span
         node_level = 0 if node is None else self.level.get(node, 5)
-        for k in self.lengths.get(s[pos : pos + 2], ()):
+        if node_level == 5:
+            return []
+        # Below a township only villages remain, so the index of levels 1–4 is skipped.
+        rest = len(s) - pos
+        for k in self.lengths.get(s[pos : pos + 2], ()) if node_level < 4 else ():
+            if k > rest:  # a slice past the end would look up a shorter key
+                continue
             end = pos + k
             for row, form in self.index.get(s[pos:end], ()):
-                if not low <= row < high or self.level[row] <= node_level:
+                # The current region's own name again (北京市北京市朝阳区) is a no-op step.
+                if row != node and (not low <= row < high or self.level[row] <= node_level):
                     continue
-                if form == SHORT and end < len(s) and s[end] in _CONTINUES:
+                if form == SHORT and (
+                    (end < len(s) and s[end] in _CONTINUES) or s.startswith(_CONTINUES_2, end)
+                ):
+                    continue
+                if form == CONTEXT and self.parent[row] != node:
                     continue
                 if row not in found or found[row].end < end:
                     found[row] = _Step(row, pos, end, form, self._skipped(row, node))
@@ -163,15 +227,12 @@ class AddressParser:
         if not found and node_level <= 2:
             village_scope = node if node_level == 2 else default if node is None else None
         if village_scope is not None:
-            head = s[pos : pos + 2]
-            for row, name in zip(*self.table.villages_below(village_scope), strict=True):
-                # Cheap filter first: only names that open like the text (or need folding)
-                # get their aliases computed.
-                if name.startswith(head) or not PLAIN_NAME.fullmatch(name):
-                    for alias, form in aliases(name, 5):
-                        end = pos + len(alias)
-                        if s.startswith(alias, pos) and (row not in found or found[row].end < end):
-                            found[row] = _Step(row, pos, end, form, self._skipped(row, node))
+            for row, name in self._villages(village_scope).get(s[pos : pos + 1], ()):
+                for alias, form in aliases(name, 5):
+                    end = pos + len(alias)
+                    if s.startswith(alias, pos) and (row not in found or found[row].end < end):
+                        skipped = 0 if node_level == 4 else self._skipped(row, node)
+                        found[row] = _Step(row, pos, end, form, skipped)
         return list(found.values())
 
     def _readings(self, s: str, start: int, default: int | None) -> list[tuple[_Step, ...]]:
@@ -183,6 +244,9 @@ class AddressParser:
             budget -= 1
             node, pos, steps = stack.pop()
             following = self._steps(s, pos, node, default)
+            if len(steps) >= 2 and steps[-2].row == node:
+                # One repeat of a name is sloppy typing (北京市北京市); more is not an address.
+                following = [step for step in following if step.row != node]
             if not following:
                 done.append(steps)
             stack.extend((step.row, step.end, (*steps, step)) for step in following)
@@ -198,7 +262,7 @@ class AddressParser:
                 raise UnknownRegionError(default_city)
         s = normalize_address(text)
         readings, start = self._readings(s, 0, default), 0
-        while not readings and start < len(s) - 1:
+        while not readings and start < min(len(s) - 1, _MAX_PREFIX):
             # Text before the address (a company name, a label we do not know): resume at
             # the next place where a full name of a province, city or county begins.
             start += 1
@@ -225,25 +289,24 @@ class AddressParser:
         top = max(key for key, _ in best.values())
         winners = sorted(row for row, (key, _) in best.items() if key == top)
         reading = best[winners[0]][1]
-        rivals = [k for k, _ in best.values() if k[0] == top[0] and k[1] != top[1]]
+        by_default = any(k[0] == top[0] and k[1] < top[1] for k, _ in best.values())
         # A heuristic, not a probability: each omitted level and each suffix-less short form
         # costs a little, text skipped before the address and a default-city tie-break
         # cost more, and a tie between k regions divides by k.
         shorts = sum(step.form == SHORT for step in reading)
         confidence = 0.9 ** -top[2] * 0.95**shorts * (0.8 if start else 1.0)
-        confidence *= (0.9 if rivals else 1.0) / len(winners)
-        region = table.region_at(winners[0])
+        confidence *= (0.9 if by_default else 1.0) / len(winners)
         end = reading[-1].end
         return AddressMatch(
-            code=region.code,
-            level=region.level,
+            code=table.code_at(winners[0]),
+            level=table.level_at(winners[0]),
             names=self._names(winners[0]),
             spans=tuple((step.start, step.end) for step in reading),
             normalized=s,
             remainder=s[end:].lstrip("".join(_SEPARATORS)),
             confidence=round(confidence, 3),
             ambiguous=len(winners) > 1,
-            candidates=tuple(table.region_at(row).code for row in winners),
+            candidates=tuple(table.code_at(row) for row in winners),
         )
 
     def _parent_of(self, row: int) -> int | None:
@@ -261,7 +324,7 @@ class AddressParser:
     def _opens_address(self, s: str, pos: int) -> bool:
         """Whether the full name of a province, city or county begins at ``pos``."""
         for k in self.lengths.get(s[pos : pos + 2], ()):
-            for row, form in self.index.get(s[pos : pos + k], ()):
+            for row, form in self.index.get(s[pos : pos + k], ()) if pos + k <= len(s) else ():
                 if form == FULL and self.table.level_at(row) <= 3:
                     return True
         return False

@@ -417,6 +417,7 @@ class Result:
     quarantine_entries: int
     expected_bad: int
     lake_mb: float
+    load_average: tuple[float, float]  # 1-minute load before and after: other work competing
     bad_rows: dict[str, int] = field(default_factory=dict)
     rss_timeline: list[tuple[float, float]] = field(default_factory=list)  # (s, MiB)
 
@@ -499,7 +500,9 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
         "--home",
         str(home),
     ]
+    load_before = os.getloadavg()[0]
     info, timeline = measure(cmd, WORK / f"{label}.log", env)
+    load_after = os.getloadavg()[0]
     read, stored, quarantined, entries = _db_counts(home)
     lake = sum(p.stat().st_size for p in (home / "lake").rglob("*.parquet")) / 1e6
     if not keep:
@@ -523,6 +526,7 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
         quarantine_entries=entries,
         expected_bad=bad.total(),
         lake_mb=round(lake, 1),
+        load_average=(round(load_before, 2), round(load_after, 2)),
         bad_rows=asdict(bad),
         rss_timeline=_thin(timeline),
     )
@@ -628,7 +632,8 @@ def markdown(results: list[Result], info: dict[str, Any], baseline: float, comma
         check = "ok" if r.rows_quarantined == r.expected_bad else "MISMATCH"
         lines.append(
             f"- {r.rows:,} rows: {r.expected_bad:,} bad rows planted {r.bad_rows} → "
-            f"{r.rows_quarantined:,} quarantined ({check}); lake file {r.lake_mb} MB."
+            f"{r.rows_quarantined:,} quarantined ({check}); lake file {r.lake_mb} MB; "
+            f"load average {r.load_average[0]} before, {r.load_average[1]} after."
         )
     return "\n".join(lines) + "\n"
 

@@ -63,19 +63,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, db_url: str) -> Iterator[Workspace]:
-    """A workspace with its own lake folder and database, on each backend."""
+def _workspace(home: Path, db_url: str) -> Workspace:
     ws = Workspace(
         Settings(
-            home=tmp_path / "home",
-            lake_dir=tmp_path / "home" / "lake",
+            home=home,
+            lake_dir=home / "lake",
             database_url=db_url,
             chunk_rows=1000,
             pseudonym_key_env="test-key",
         )
     )
     ws.init()
+    return ws
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str) -> Iterator[Workspace]:
+    """A workspace with its own lake folder and database, on each backend."""
+    ws = _workspace(tmp_path / "home", db_url)
     yield ws
     ws.engine.dispose()
 
@@ -83,16 +88,7 @@ def workspace(tmp_path: Path, db_url: str) -> Iterator[Workspace]:
 @pytest.fixture
 def sqlite_workspace(tmp_path: Path) -> Iterator[Workspace]:
     """A workspace on SQLite only, for tests that are not about the database backend."""
-    ws = Workspace(
-        Settings(
-            home=tmp_path / "home",
-            lake_dir=tmp_path / "home" / "lake",
-            database_url=f"sqlite:///{tmp_path / 'home' / 'fengyan.db'}",
-            chunk_rows=1000,
-            pseudonym_key_env="test-key",
-        )
-    )
-    ws.init()
+    ws = _workspace(tmp_path / "home", f"sqlite:///{tmp_path / 'home' / 'fengyan.db'}")
     yield ws
     ws.engine.dispose()
 

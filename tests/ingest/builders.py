@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
 from typer.testing import Result
 
-from fengyan.ingest.pipeline import IngestReport, ingest_file
+from fengyan.ingest.pipeline import IngestReport
+from fengyan.ingest.service import ingest_one
 from fengyan.standards import idcard, orgcode, uscc
 from fengyan.workspace import Workspace
 
@@ -219,17 +220,7 @@ def ingest(
     **kw: Any,
 ) -> IngestReport:
     """Ingest one file into ``ws`` with small chunks (so even tiny files span several)."""
-    return ingest_file(
-        path,
-        entity_type,
-        source,
-        schema=ws.schema,
-        lake=ws.lake,
-        engine=ws.engine,
-        pseudonym_key=ws.settings.pseudonym_key(),
-        chunk_rows=chunk_rows,
-        **kw,
-    )
+    return ingest_one(ws, path, entity_type, source, chunk_rows=chunk_rows, **kw)
 
 
 def lake_rows(ws: Workspace, table: str, batch_id: str | None = None) -> list[dict[str, Any]]:

@@ -290,6 +290,51 @@ def demo(home: HomeOpt = None) -> None:
 
 
 @app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the deliveries into.")],
+    enterprises: Annotated[
+        int | None, typer.Option(help="Number of firms (default from the parameters: 20000).")
+    ] = None,
+    months: Annotated[int | None, typer.Option(help="Months simulated (default 36).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 1,
+    city: Annotated[
+        str | None, typer.Option(help="City division code (default 4403, Shenzhen).")
+    ] = None,
+    end_month: Annotated[
+        str | None, typer.Option("--end-month", help="Last simulated month, YYYY-MM.")
+    ] = None,
+    params: Annotated[
+        Path | None, typer.Option("--params", help="A parameter file (copy of params.yaml).")
+    ] = None,
+) -> None:
+    """Generate a simulated jurisdiction: agency files, manifest and ground truth."""
+    from fengyan.simulate.params import load_params
+    from fengyan.simulate.service import simulate as run_simulation
+
+    overrides = {
+        "enterprises.count": enterprises,
+        "calendar.months": months,
+        "city.code": city,
+        "calendar.end_month": end_month,
+    }
+    settings = load_params(params, **overrides)
+    with err.status(t("simulate_start", out=out)) as status:
+        result = run_simulation(
+            out, settings, seed, lambda step: status.update(t("simulate_step", step=step))
+        )
+    console.print(
+        t(
+            "simulate_done",
+            out=out,
+            files=len(result.files),
+            rows=sum(f.rows for f in result.files),
+            enterprises=result.counts["enterprises"],
+            schemes=result.counts["schemes"],
+        )
+    )
+
+
+@app.command()
 def docs(
     out: Annotated[Path, typer.Option(help="Folder to write generated docs into.")] = Path("docs"),
     check: Annotated[bool, typer.Option(help="Fail if the committed docs differ.")] = False,

@@ -387,8 +387,10 @@ def _duplicates(staged: Path, key: tuple[str, ...]) -> dict[int, tuple[int, str]
 def _rewrite_without(staged: Path, drop: set[int], schema: pa.Schema) -> None:
     tmp = staged.with_suffix(".dedup.parquet")
     drop_arr = pa.array(sorted(drop), pa.int64())
+    # pre_buffer (pyarrow's default) holds whole row groups' raw bytes besides the decoded
+    # batch: about 100 MiB more at the ingest's peak for 50,000-row row groups, no faster.
     with pq.ParquetWriter(tmp, schema, compression="zstd") as out:
-        for batch in pq.ParquetFile(staged).iter_batches(batch_size=50_000):
+        for batch in pq.ParquetFile(staged, pre_buffer=False).iter_batches(batch_size=50_000):
             keep = pc.invert(pc.is_in(batch.column("_row"), value_set=drop_arr))
             out.write_table(pa.Table.from_batches([batch]).filter(keep))
     os.replace(tmp, staged)

@@ -19,6 +19,29 @@ from fengyan.ingest.pipeline import IngestReport, ingest_file
 from fengyan.workspace import Workspace
 
 
+def ingest_one(
+    ws: Workspace,
+    path: Path,
+    entity_type: str,
+    source: str,
+    *,
+    chunk_rows: int | None = None,
+    **options: Any,
+) -> IngestReport:
+    """Ingest one file into the workspace's lake and ledger (see ``ingest_file``)."""
+    return ingest_file(
+        path,
+        entity_type,
+        source,
+        schema=ws.schema,
+        lake=ws.lake,
+        engine=ws.engine,
+        pseudonym_key=ws.settings.pseudonym_key(),
+        chunk_rows=chunk_rows or ws.settings.chunk_rows,
+        **options,
+    )
+
+
 def ingest_path(
     ws: Workspace,
     path: Path,
@@ -33,52 +56,44 @@ def ingest_path(
     on_progress: Callable[[int], None] | None = None,
 ) -> list[IngestReport]:
     """Ingest one file, or every file a folder's manifest lists, in order."""
-    if path.is_dir():
-        manifest = Manifest.load(path)
-        reports = []
-        for item in manifest.files:
-            file = path / item.path
-            if on_file:
-                on_file(file)
-            reports.append(
-                ingest_file(
-                    file,
-                    item.type,
-                    item.source or manifest.source or source or "",
-                    schema=ws.schema,
-                    lake=ws.lake,
-                    engine=ws.engine,
-                    pseudonym_key=ws.settings.pseudonym_key(),
-                    mapping=path / item.mapping if item.mapping else None,
-                    encoding=item.encoding,
-                    fmt=item.format,
-                    as_of=_as_datetime(item.as_of or manifest.as_of or as_of),
-                    chunk_rows=ws.settings.chunk_rows,
-                    on_progress=on_progress,
-                )
+    if not path.is_dir():
+        if not entity_type or not source:
+            raise IngestError("ingest_need_type_and_source", str(path))
+        if on_file:
+            on_file(path)
+        return [
+            ingest_one(
+                ws,
+                path,
+                entity_type,
+                source,
+                mapping=mapping,
+                encoding=encoding,
+                fmt=fmt,
+                as_of=_as_datetime(as_of),
+                on_progress=on_progress,
             )
-        return reports
-    if not entity_type or not source:
-        raise IngestError("ingest_need_type_and_source", str(path))
-    if on_file:
-        on_file(path)
-    return [
-        ingest_file(
-            path,
-            entity_type,
-            source,
-            schema=ws.schema,
-            lake=ws.lake,
-            engine=ws.engine,
-            pseudonym_key=ws.settings.pseudonym_key(),
-            mapping=mapping,
-            encoding=encoding,
-            fmt=fmt,
-            as_of=_as_datetime(as_of),
-            chunk_rows=ws.settings.chunk_rows,
-            on_progress=on_progress,
+        ]
+    manifest = Manifest.load(path)
+    reports = []
+    for item in manifest.files:
+        file = path / item.path
+        if on_file:
+            on_file(file)
+        reports.append(
+            ingest_one(
+                ws,
+                file,
+                item.type,
+                item.source or manifest.source or source or "",
+                mapping=path / item.mapping if item.mapping else None,
+                encoding=item.encoding,
+                fmt=item.format,
+                as_of=_as_datetime(item.as_of or manifest.as_of or as_of),
+                on_progress=on_progress,
+            )
         )
-    ]
+    return reports
 
 
 def _as_datetime(value: date | datetime | str | None) -> datetime | str | None:

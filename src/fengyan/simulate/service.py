@@ -1,0 +1,267 @@
+"""``simulate``: build the world for a seed and write every agency's files, the manifest
+and the ground truth. The CLI command is a thin shell over :func:`simulate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from fengyan.schema import Schema, load_schema
+from fengyan.simulate import agencies, finance, monthly, registry
+from fengyan.simulate.branches import generate_branches
+from fengyan.simulate.core import STR, Calendar, Streams, join
+from fengyan.simulate.enterprises import generate_firms, lawful_changes
+from fengyan.simulate.events import background
+from fengyan.simulate.geography import build_city
+from fengyan.simulate.ids import assign_ids
+from fengyan.simulate.names import name_data
+from fengyan.simulate.ownership import assign_posts, controllers, corporate_owners
+from fengyan.simulate.params import Params
+from fengyan.simulate.persons import generate_persons, registry_duplicates
+from fengyan.simulate.records import Table
+from fengyan.simulate.scheme_events import scheme_events
+from fengyan.simulate.schemes import build_schemes
+from fengyan.simulate.world import World, write_truth
+from fengyan.simulate.writers import FileSpec, prepare, write
+
+EVENT_TYPES = (
+    "Article",
+    "Advertisement",
+    "Complaint",
+    "RecruitmentPost",
+    "Judgment",
+    "Enforcement",
+    "DishonestDebtor",
+)
+REGISTRY_TYPES = (
+    "Enterprise",
+    "Person",
+    "Officer",
+    "Shareholding",
+    "Branch",
+    "PhoneContact",
+    "Licence",
+    "WebPresence",
+)
+
+
+@dataclass
+class SimulationResult:
+    """What was written."""
+
+    out: Path
+    files: list[FileSpec] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def build_world(params: Params, seed: int, progress: Callable[[str], None] | None = None) -> World:
+    """Everything except the per-period records: city, firms, people, schemes, events."""
+    say = progress or (lambda _: None)
+    streams = Streams(seed)
+    cal = Calendar.ending(params.calendar.end_month, params.calendar.months)
+    n = params.enterprises.count
+    say("city")
+    city = build_city(streams.get("city"), params.city, n, name_data().brand_words)
+    say("firms")
+    firms = generate_firms(streams, params, cal, city)
+    lawful_changes(streams.get("changes"), params, cal, city, firms)
+    say("people")
+    persons = generate_persons(
+        streams.get("persons"),
+        params.persons,
+        city,
+        max(10, int(n * params.persons.per_firm)),
+        params.city.floors,
+    )
+    posts, holdings = assign_posts(streams.get("posts"), firms, persons, params)
+    corporate_owners(streams.get("groups"), firms, holdings, params)
+    say("schemes")
+    schemes = build_schemes(streams, params, cal, city, firms, persons, posts, holdings)
+    _phones(streams.get("phones"), city, firms, persons, schemes)
+    real_owner = _nominees(streams.get("nominees"), params, firms, persons)
+    controller, via = controllers(firms, holdings, real_owner)
+    for s in schemes:  # the boss behind every firm of the scheme
+        for i in [s.core, *s.shells, *([s.successor] if s.successor >= 0 else [])]:
+            controller[i], via[i] = s.controller, "nominee"
+    branches = generate_branches(streams.get("branches"), params, cal, city, firms, schemes)
+    used = np.unique(np.concatenate([posts.holder, holdings.owner[~holdings.owner_is_firm]]))
+    dups = registry_duplicates(streams.get("dups"), persons, used, params.persons)
+    say("events")
+    events = {k: Table(k) for k in EVENT_TYPES}
+    background(streams, params, cal, city, firms, persons, events)
+    scheme_events(streams, params, cal, city, firms, persons, schemes, events)
+    events["Advertisement"].extend(
+        finance.lawful_finance_ads(
+            streams.get("finance.ads"), params, cal, city, firms
+        ).to_columns()
+    )
+    return World(
+        params,
+        seed,
+        cal,
+        city,
+        firms,
+        persons,
+        posts,
+        holdings,
+        branches,
+        schemes,
+        dups,
+        controller,
+        via,
+        events,
+        monthly.monitored(streams.get("watch"), params, firms),
+        streams,
+    )
+
+
+def _phones(rng: np.random.Generator, city: Any, f: Any, persons: Any, schemes: list[Any]) -> None:
+    """A landline or the legal representative's mobile; a scheme's firms share one number."""
+    from fengyan.simulate import codes
+
+    n = len(f)
+    mobile = np.asarray(
+        np.strings.slice(persons.phone[np.maximum(f.legal_rep, 0)], 0, 11), dtype=STR
+    )
+    land = codes.landlines(rng, city.area_code, n) if city.area_code else mobile
+    f.phone = np.where(rng.random(n) < 0.4, land, mobile).astype(STR)
+    for s in schemes:
+        for i in s.shells:
+            if rng.random() < 0.7:
+                f.phone[i] = f.phone[s.core]
+
+
+def _nominees(rng: np.random.Generator, params: Params, f: Any, persons: Any) -> np.ndarray:
+    """Ordinary firms fronted by a nominee: the real owner is someone else."""
+    real = np.full(len(f), -1, dtype=np.int64)
+    pick = (f.scheme < 0) & (rng.random(len(f)) < params.ownership.nominee_share)
+    real[pick] = rng.integers(0, len(persons), int(pick.sum()))
+    return real
+
+
+def simulate(
+    out: Path, params: Params, seed: int, progress: Callable[[str], None] | None = None
+) -> SimulationResult:
+    """Generate the world and write it to ``out`` (replacing what a previous run wrote there)."""
+    say = progress or (lambda _: None)
+    schema = load_schema()
+    world = build_world(params, seed, progress)
+    if out.exists():
+        for child in (
+            "registry",
+            "finance",
+            "tax",
+            "hrss",
+            "bank",
+            "court",
+            "hotline",
+            "media",
+            "ads",
+            "jobs",
+            "web",
+            "ground_truth",
+        ):
+            shutil.rmtree(out / child, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    result = SimulationResult(out)
+    cal = world.cal
+    deliveries = registry.deliveries(cal, params.calendar.delivery_months)
+    say("registry")
+    versions = world.registry_versions()
+    for d in deliveries:
+        for kind in REGISTRY_TYPES:
+            columns = versions[kind]
+            rows = registry.cut(columns, d)
+            if len(rows):
+                spec = agencies.registry_spec(kind, d.label, d.as_of, schema)
+                _emit(out, schema, spec, {k: v[rows] for k, v in columns.items()}, world, result)
+        if d.last < 0:
+            continue
+        say(f"records {d.label}")
+        for kind, table in world.periodic(d.first, d.last).items():
+            columns = table.to_columns()
+            if columns and len(next(iter(columns.values()))):
+                _emit(
+                    out,
+                    schema,
+                    agencies.periodic_spec(kind, d.label, d.as_of, schema),
+                    columns,
+                    world,
+                    result,
+                )
+    say("events")
+    end = str(cal.end)
+    filings = finance.filings(
+        world.streams.get("finance.filings"), params, cal, world.city, world.firms
+    )
+    tables = {**world.events, "RegulatoryFiling": filings}
+    mentions = []
+    for kind in agencies.EVENT_FILES:
+        columns = assign_ids(kind, tables[kind].to_columns())
+        if not columns or not len(next(iter(columns.values()))):
+            continue
+        spec = agencies.event_spec(kind, end)
+        _emit(out, schema, spec, columns, world, result)
+        mentions.append((spec.path, kind, columns))
+    _manifest(out, result.files)
+    say("ground truth")
+    write_truth(out / "ground_truth", world, result.files, mentions)
+    result.counts = {
+        "enterprises": len(world.firms),
+        "persons": len(world.persons),
+        "schemes": len(world.schemes),
+    }
+    return result
+
+
+def _emit(
+    out: Path,
+    schema: Schema,
+    spec: FileSpec,
+    columns: dict[str, np.ndarray],
+    world: World,
+    result: SimulationResult,
+) -> None:
+    entity = schema.get(spec.type)
+    rows = prepare(entity, spec, columns)
+    rng = world.streams.get(f"dirty.{spec.path}")
+    write(out, entity, spec, rows, rng, world.params.dirty)
+    result.files.append(spec)
+
+
+def _manifest(out: Path, files: list[FileSpec]) -> None:
+    entries = []
+    for spec in files:
+        entry: dict[str, Any] = {"path": spec.path, "type": spec.type, "source": spec.source}
+        if spec.mapping:
+            entry["mapping"] = spec.mapping
+        if spec.fmt == "csv":
+            entry["encoding"] = spec.encoding
+        if spec.as_of:
+            entry["as_of"] = date.fromisoformat(spec.as_of)
+        entries.append(entry)
+    text = (
+        "# Deliveries of the simulated jurisdiction (fengyan simulate). ground_truth/ is not\n"
+        "# listed: the pipeline never reads it.\n"
+    )
+    doc = {"files": entries}
+    (out / "manifest.yaml").write_text(
+        text + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+
+
+def params_digest(params: Params) -> str:
+    """A short fingerprint of the parameters (recorded in the ground truth)."""
+    return hashlib.sha256(params.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+
+__all__ = ["SimulationResult", "build_world", "join", "params_digest", "simulate"]

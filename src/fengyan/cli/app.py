@@ -277,16 +277,57 @@ def status(home: HomeOpt = None) -> None:
 
 
 @app.command()
-def demo(home: HomeOpt = None) -> None:
-    """Initialise the embedded store, ingest the bundled sample and show what it holds."""
-    from fengyan.samples import sample_dir
-
+def demo(
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the tiny bundled sample instead of a city.")
+    ] = False,
+    enterprises: Annotated[int, typer.Option(help="Firms in the simulated city.")] = 20_000,
+    months: Annotated[int, typer.Option(help="Months simulated.")] = 36,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated city.")] = 1,
+    home: HomeOpt = None,
+) -> None:
+    """Simulate a demo city (Shenzhen, 20,000 firms, 36 months), ingest it, show the store."""
     ws = _ws(home)
     ws.init()
     console.print(t("cli_demo_start", home=ws.settings.home))
-    ingest(sample_dir(), home=home)
+    if sample:
+        from fengyan.samples import sample_dir
+
+        ingest(sample_dir(), home=home)
+    else:
+        city = ws.settings.home / f"demo-city-{enterprises}x{months}-seed{seed}"
+        if not (city / "manifest.yaml").is_file():
+            simulate(out=city, enterprises=enterprises, months=months, seed=seed)
+        _ingest_summary(ws, city)
     status(home=home)
     console.print(t("cli_demo_next"))
+
+
+def _ingest_summary(ws: Workspace, folder: Path) -> None:
+    """Ingest a delivery folder with a progress bar; print one line per record type."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(), console=err,
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task("", total=None)
+        reports = ingest_path(
+            ws,
+            folder,
+            on_file=lambda p: progress.update(task, description=p.name, completed=0),
+            on_progress=lambda n: progress.update(task, completed=n),
+        )
+    totals: dict[str, list[int]] = {}
+    for r in reports:
+        row = totals.setdefault(r.entity_type, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += r.rows_read
+        row[2] += r.rows_stored
+        row[3] += r.rows_quarantined
+    table = Table(title=t("cli_ingest_title"))
+    for col in ("type", "files", "read", "stored", "quarantined"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for name, (files, read, stored, quarantined) in sorted(totals.items()):
+        table.add_row(name, str(files), f"{read:,}", f"{stored:,}", f"{quarantined:,}")
+    console.print(table)
 
 
 @app.command()

@@ -364,13 +364,7 @@ def _add_system_columns(
 
 def _duplicates(staged: Path, key: tuple[str, ...]) -> dict[int, tuple[int, str]]:
     """Rows whose key (and known-from time) already occurred earlier in the same file."""
-    # The window holds every row's key, so its memory grows with the file until DuckDB
-    # spills. With a 1GB limit this query was the ingest's peak: +230/+560/+1010 MiB at
-    # 1M/3M/10M rows; 256MB caps it at about +300 MiB (10M rows: 13 s instead of 6 s).
-    # Two threads because DuckDB needs memory per thread: at 16, 512MB ran out.
-    con = duckdb.connect(
-        config={"memory_limit": "256MB", "threads": 2, "temp_directory": str(staged.parent)}
-    )
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(staged.parent)})
     shown = ", ".join(f'CAST("{k}" AS VARCHAR)' for k in key)
     try:
         rows = con.execute(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from fengyan.standards import idcard, uscc
+from fengyan.standards import idcard, orgcode, uscc
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "fengyan" / "samples" / "demo"
 
@@ -98,8 +98,8 @@ FIRMS = [
 
 
 def credit_code(i: int, district: str) -> str:
-    body = f"91{district}MA5G{i:04d}X"[:17]
-    body = body.replace("X", "Q")
+    org = f"MA5G{i:04d}"
+    body = f"91{district}{org}{orgcode.compute_check_char(org)}"
     return body + uscc.compute_check_char(body)
 
 
@@ -198,6 +198,29 @@ def main() -> None:
             "",
         ]
     )
+    # Passes the credit code's mod-31 check, but its embedded organisation code does not:
+    # stored with a warning, as real data has such chance matches.
+    org_bad = "MA5G0777"
+    wrong_org = "0" if orgcode.compute_check_char(org_bad) != "0" else "1"
+    chance = f"91440306{org_bad}{wrong_org}"
+    rows.append(
+        [
+            "16",
+            chance + uscc.compute_check_char(chance),
+            "深圳市巧合贸易有限公司",
+            "高远",
+            "50",
+            "人民币",
+            "2021-05-05",
+            "存续",
+            "有限责任公司",
+            "日用百货销售",
+            "F5299",
+            "广东省深圳市宝安区新安街道宝城大道8号",
+            "440306",
+            "",
+        ]
+    )
     rows.append(
         [
             "15",
@@ -222,7 +245,7 @@ def main() -> None:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
-        fh.write("16,91440300MA5G9999,深圳市残行有限公司\n")  # ragged row
+        fh.write("17,91440300MA5G9999,深圳市残行有限公司\n")  # ragged row
     (OUT / "registry_enterprises.mapping.yaml").write_text(
         "# 市场监管局 registry export: Chinese headers → schema fields\n"
         "type: Enterprise\n"

@@ -89,15 +89,15 @@ def test_demo_from_an_empty_folder(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     shown = flat(result.output)
     for row in [
-        "│registry_enterprises.csv│Enterprise│市场监管局│16│12│4│0│",
+        "│registry_enterprises.csv│Enterprise│市场监管局│17│13│4│1│",
         "│persons.jsonl│Person│市场监管局│13│12│1│0│",
         "│shareholders.xlsx│Shareholding│市场监管局│24│23│1│0│",
         "│articles.jsonl│Article│舆情监测│3│3│0│0│",
-        "│enterprise│12│12│",
+        "│enterprise│13│13│",
         "│shareholding│23│23│",
     ]:
         assert row in shown, row
-    assert "批次4个：读入56条，入库50条，隔离6条。" in shown
+    assert "批次4个：读入57条，入库51条，隔离6条。" in shown
     assert (home / "fengyan.db").is_file()
     assert len(list((home / "lake").glob("*/batch-*.parquet"))) == 4
 
@@ -112,7 +112,7 @@ def test_quarantine_speaks_the_chosen_language(cli: Cli, tmp_path: Path) -> None
 
     assert english.exit_code == chinese.exit_code == 0
     en, zh = flat(english.output), flat(chinese.output)
-    assert "Quarantine(7entries)" in en and "隔离区（共7条）" in zh
+    assert "Quarantine(8entries)" in en and "隔离区（共8条）" in zh
     for reason_en, reason_zh in [
         ("valuebelowtheminimum0", "数值小于下限0"),
         ("valueabovethemaximum100", "数值大于上限100"),
@@ -139,7 +139,7 @@ def test_identifier_details_follow_the_chosen_language(cli: Cli, tmp_path: Path)
     home = tmp_path / "home"
     assert cli("demo", "--sample", "--home", home).exit_code == 0
     result = cli("--lang", "en", "quarantine", "--reason", "ingest_bad_identifier", "--home", home)
-    assert "wrongcheckcharacter:expectedX,gotA" in flat(result.output)
+    assert "wrongcheckcharacter:expectedK,gotA" in flat(result.output)
 
 
 def test_batches_show_the_delivery_date(cli: Cli, tmp_path: Path) -> None:

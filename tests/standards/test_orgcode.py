@@ -88,3 +88,19 @@ def test_never_raises(value: str | None) -> None:
     assert isinstance(orgcode.explain(value), str)
     normalized = orgcode.normalize(value)
     assert normalized is None or orgcode.normalize(normalized) == normalized
+
+
+@given(
+    st.lists(
+        st.one_of(
+            org_codes(),
+            org_codes().map(lambda c: c[:8] + ("X" if c[8] != "X" else "0")),
+            st.text(alphabet=orgcode.BODY_ALPHABET, max_size=11),
+            st.none(),
+        ),
+        max_size=40,
+    )
+)
+def test_vectorised_check_equals_the_scalar_one(values: list[str | None]) -> None:
+    # valid_mask takes canonical values only (no printed hyphen), as ingestion gives it.
+    assert orgcode.valid_mask(values).tolist() == [orgcode.is_valid(v) for v in values]

@@ -29,21 +29,22 @@ from fengyan.workspace import Workspace
 
 # The bundled demo delivery: (type, file, read, stored, quarantined, warnings) per batch.
 DEMO_BATCHES = [
-    ("Enterprise", "registry_enterprises.csv", 16, 12, 4, 0),
+    ("Enterprise", "registry_enterprises.csv", 17, 13, 4, 1),
     ("Person", "persons.jsonl", 13, 12, 1, 0),
     ("Shareholding", "shareholders.xlsx", 24, 23, 1, 0),
     ("Article", "articles.jsonl", 3, 3, 0, 0),
 ]
-# … and its quarantine: (file, row, field, value, reason), every entry an error.
+# … and its quarantine: (file, row, field, value, reason, severity).
 REGISTRY = "registry_enterprises.csv"
 DEMO_QUARANTINE = [
-    (REGISTRY, 14, "credit_code", "91440304MA5G0000QA", "ingest_bad_identifier"),
-    (REGISTRY, 15, "established", "2099-01-01", "ingest_future_date"),
-    (REGISTRY, 15, "registered_capital", "-50", "ingest_below_min"),
-    (REGISTRY, 16, "credit_code", "91440305MA5G0001QD", "ingest_duplicate_key"),
-    (REGISTRY, 17, None, "16,91440300MA5G9999,深圳市残行有限公司", "ingest_ragged_row"),
-    ("persons.jsonl", 13, "id_number", "4****************4", "ingest_bad_identifier"),
-    ("shareholders.xlsx", 25, "share_percent", "140", "ingest_above_max"),
+    (REGISTRY, 14, "credit_code", "91440304MA5G00000A", "ingest_bad_identifier", "error"),
+    (REGISTRY, 15, "established", "2099-01-01", "ingest_future_date", "error"),
+    (REGISTRY, 15, "registered_capital", "-50", "ingest_below_min", "error"),
+    (REGISTRY, 16, "credit_code", "91440306MA5G077702", "ingest_uscc_org_code_mismatch", "warning"),
+    (REGISTRY, 17, "credit_code", "91440305MA5G00019Y", "ingest_duplicate_key", "error"),
+    (REGISTRY, 18, None, "17,91440300MA5G9999,深圳市残行有限公司", "ingest_ragged_row", "error"),
+    ("persons.jsonl", 13, "id_number", "4****************4", "ingest_bad_identifier", "error"),
+    ("shareholders.xlsx", 25, "share_percent", "140", "ingest_above_max", "error"),
 ]
 LEDGER_TABLES = {"ingest_batch", "quarantine"}
 
@@ -68,8 +69,7 @@ def demo(workspace: Workspace) -> Workspace:
 
 def quarantine_shown(ws: Workspace, **filters: Any) -> tuple[int, list[tuple[Any, ...]]]:
     total, rows = list_quarantine(ws, **filters)
-    assert {q.severity for q in rows} <= {"error"}
-    return total, [(q.file_name, q.row, q.field, q.value, q.reason) for q in rows]
+    return total, [(q.file_name, q.row, q.field, q.value, q.reason, q.severity) for q in rows]
 
 
 # ---- migrations --------------------------------------------------------------------------
@@ -130,11 +130,11 @@ def test_demo_ledger_is_the_same_on_every_backend(demo: Workspace) -> None:
     total, rows = quarantine_shown(demo, limit=100)
     assert (total, rows) == (len(DEMO_QUARANTINE), DEMO_QUARANTINE)
     _, full = list_quarantine(demo, limit=100)
-    assert full[3].params == {"first_row": 3}
+    assert full[4].params == {"first_row": 3}
     # Stored as codes and parameters (rendered in the reader's language), not as text.
     assert full[0].params["detail_code"] == "std_bad_check_char"
-    assert "X" in full[0].params["detail_params"].values()  # the expected check character
-    assert full[2].params == {"min": "0"} and full[6].params == {"max": "100"}
+    assert "K" in full[0].params["detail_params"].values()  # the expected check character
+    assert full[2].params == {"min": "0"} and full[7].params == {"max": "100"}
 
 
 def test_ledger_times_come_back_aware(demo: Workspace) -> None:
@@ -150,19 +150,19 @@ def test_quarantine_filters_and_pages(demo: Workspace) -> None:
     enterprise = list_batches(demo)[0].id
 
     assert quarantine_shown(demo, reason="ingest_bad_identifier") == (
-        2, [everything[0], everything[5]],
+        2, [everything[0], everything[6]],
     )  # fmt: skip
-    assert quarantine_shown(demo, batch=enterprise[:8]) == (5, everything[:5])
+    assert quarantine_shown(demo, batch=enterprise[:8]) == (6, everything[:6])
     assert quarantine_shown(demo, batch=enterprise, reason="ingest_bad_identifier") == (
         1, [everything[0]],
     )  # fmt: skip
-    assert quarantine_shown(demo, severity="warning") == (0, [])
+    assert quarantine_shown(demo, severity="warning") == (1, [everything[3]])
     assert quarantine_shown(demo, severity="error")[0] == 7
     assert quarantine_shown(demo, reason="no_such_reason") == (0, [])
 
     pages = [quarantine_shown(demo, limit=3, offset=o) for o in (0, 3, 6, 9)]
-    assert [total for total, _ in pages] == [7, 7, 7, 7]
-    assert [len(rows) for _, rows in pages] == [3, 3, 1, 0]
+    assert [total for total, _ in pages] == [8, 8, 8, 8]
+    assert [len(rows) for _, rows in pages] == [3, 3, 2, 0]
     assert [row for _, rows in pages for row in rows] == everything
 
 
@@ -190,4 +190,4 @@ def test_a_batch_with_quarantine_rows_cannot_be_deleted(demo: Workspace) -> None
         s.commit()
     with demo.engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM ingest_batch")).scalar() == 4
-        assert c.execute(text("SELECT count(*) FROM quarantine")).scalar() == 7
+        assert c.execute(text("SELECT count(*) FROM quarantine")).scalar() == len(DEMO_QUARANTINE)

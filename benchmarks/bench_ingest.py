@@ -414,6 +414,7 @@ class Result:
     rows_read: int
     rows_stored: int
     rows_quarantined: int
+    warnings: int  # records stored with a warning (none planted)
     quarantine_entries: int
     expected_bad: int
     lake_mb: float
@@ -458,16 +459,17 @@ def _thin(timeline: list[tuple[float, float]], points: int = 120) -> list[tuple[
     return out + timeline[-1:] if timeline and out[-1] != timeline[-1] else out
 
 
-def _db_counts(home: Path) -> tuple[int, int, int, int]:
+def _db_counts(home: Path) -> tuple[int, int, int, int, int]:
     con = sqlite3.connect(home / "fengyan.db")
     try:
-        read, stored, quarantined = con.execute(
-            "SELECT sum(rows_read), sum(rows_stored), sum(rows_quarantined) FROM ingest_batch"
+        read, stored, quarantined, warnings = con.execute(
+            "SELECT sum(rows_read), sum(rows_stored), sum(rows_quarantined), sum(warnings) "
+            "FROM ingest_batch"
         ).fetchone()
         (entries,) = con.execute("SELECT count(*) FROM quarantine").fetchone()
     finally:
         con.close()
-    return int(read or 0), int(stored or 0), int(quarantined or 0), int(entries)
+    return int(read or 0), int(stored or 0), int(quarantined or 0), int(warnings or 0), int(entries)
 
 
 def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, str]) -> Result:
@@ -503,7 +505,7 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
     load_before = os.getloadavg()[0]
     info, timeline = measure(cmd, WORK / f"{label}.log", env)
     load_after = os.getloadavg()[0]
-    read, stored, quarantined, entries = _db_counts(home)
+    read, stored, quarantined, warnings, entries = _db_counts(home)
     lake = sum(p.stat().st_size for p in (home / "lake").rglob("*.parquet")) / 1e6
     if not keep:
         shutil.rmtree(home, ignore_errors=True)
@@ -523,6 +525,7 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
         rows_read=read,
         rows_stored=stored,
         rows_quarantined=quarantined,
+        warnings=warnings,
         quarantine_entries=entries,
         expected_bad=bad.total(),
         lake_mb=round(lake, 1),
@@ -632,7 +635,8 @@ def markdown(results: list[Result], info: dict[str, Any], baseline: float, comma
         check = "ok" if r.rows_quarantined == r.expected_bad else "MISMATCH"
         lines.append(
             f"- {r.rows:,} rows: {r.expected_bad:,} bad rows planted {r.bad_rows} → "
-            f"{r.rows_quarantined:,} quarantined ({check}); lake file {r.lake_mb} MB; "
+            f"{r.rows_quarantined:,} quarantined ({check}), {r.warnings:,} warnings; "
+            f"lake file {r.lake_mb} MB; "
             f"load average {r.load_average[0]} before, {r.load_average[1]} after."
         )
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@
 - ``FENGYAN_PSEUDONYM_KEY`` (default: generated into ``$FENGYAN_HOME/pseudonym.key``):
   the key for hashing ID numbers.
 - ``FENGYAN_LANG`` (default ``zh``): language of user-facing messages (zh/en).
-- ``FENGYAN_CHUNK_ROWS`` (default 50000): rows per ingest chunk (bounds memory).
+- ``FENGYAN_CHUNK_ROWS`` (default 25000): rows per ingest chunk (bounds memory).
 - ``SOURCE_DATE_EPOCH`` (unset): fixes "now" for reproducible runs.
 
 docs/operations.md carries the same table for operators.
@@ -36,7 +36,7 @@ class Settings:
         home = (home or Path(os.environ.get("FENGYAN_HOME", "var"))).resolve()
         lake = Path(os.environ.get("FENGYAN_LAKE_DIR", home / "lake")).resolve()
         url = os.environ.get("FENGYAN_DATABASE_URL") or f"sqlite:///{home / 'fengyan.db'}"
-        chunk = int(os.environ.get("FENGYAN_CHUNK_ROWS", "50000"))
+        chunk = int(os.environ.get("FENGYAN_CHUNK_ROWS", "25000"))
         if chunk < 1:
             raise ValueError("FENGYAN_CHUNK_ROWS must be a positive integer")
         return cls(

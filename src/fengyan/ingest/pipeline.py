@@ -161,7 +161,7 @@ def ingest_file(
     encoding: str | None = None,
     fmt: str | None = None,
     as_of: datetime | str | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int = 25_000,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest ``path`` as records of ``entity_type`` sent by ``source``."""
@@ -285,7 +285,7 @@ def _stream(
         finally:
             issue_writer.close()
         writer.close()
-        dups = _duplicates(writer.staging, entity.key)
+        dups = _duplicates(writer.staging, entity.key, writer.rows)
         if dups:
             _rewrite_without(writer.staging, set(dups), schema)
             _append_issues(
@@ -362,20 +362,47 @@ def _add_system_columns(
     return pa.table(cols)
 
 
-def _duplicates(staged: Path, key: tuple[str, ...]) -> dict[int, tuple[int, str]]:
-    """Rows whose key (and known-from time) already occurred earlier in the same file."""
-    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(staged.parent)})
+# Keys searched for duplicates per pass: each pass groups only its share of the file's keys,
+# so the search's memory is bounded by this, not by the file (DuckDB also spills to disk).
+DUPLICATE_PASS_ROWS = 1_000_000
+
+
+def _duplicates(staged: Path, key: tuple[str, ...], rows: int) -> dict[int, tuple[int, str]]:
+    """Rows whose key (and known-from time) already occurred earlier in the same file.
+
+    Runs in passes over buckets of the record id (equal keys share a bucket, so the answer
+    does not depend on the number of passes). Each pass groups its keys, keeps those seen
+    more than once, and only for those rows computes the first occurrence.
+    """
+    passes = max(1, -(-rows // DUPLICATE_PASS_ROWS))
+    con = duckdb.connect(
+        config={"memory_limit": "256MB", "threads": 2, "temp_directory": str(staged.parent)}
+    )
     shown = ", ".join(f'CAST("{k}" AS VARCHAR)' for k in key)
+    bucket = "CAST(('0x' || substr(_id, 1, 4)) AS INTEGER)"
+    out: dict[int, tuple[int, str]] = {}
     try:
-        rows = con.execute(
-            f"SELECT _row, first_row, concat_ws(',', {shown}) FROM (SELECT *, min(_row) OVER "  # noqa: S608
-            "(PARTITION BY _id, _valid_from) AS first_row FROM read_parquet(?)) "
-            "WHERE _row <> first_row ORDER BY _row",
-            [str(staged)],
-        ).fetchall()
+        for p in range(passes):
+            found = con.execute(
+                f"""
+                WITH part AS (
+                    SELECT _id, _valid_from, _row FROM read_parquet(?)
+                    WHERE {bucket} % {passes} = {p}
+                ), dup AS (
+                    SELECT _id, _valid_from FROM part GROUP BY ALL HAVING count(*) > 1
+                ), rows AS (
+                    SELECT s.*, min(s._row) OVER (PARTITION BY s._id, s._valid_from) AS first_row
+                    FROM read_parquet(?) s SEMI JOIN dup USING (_id, _valid_from)
+                    WHERE {bucket} % {passes} = {p}
+                )
+                SELECT _row, first_row, concat_ws(',', {shown}) FROM rows WHERE _row <> first_row
+                """,  # noqa: S608 - only field names from the schema and integers
+                [str(staged), str(staged)],
+            ).fetchall()
+            out.update({int(r): (int(f), str(k)) for r, f, k in found})
     finally:
         con.close()
-    return {int(r): (int(f), str(k)) for r, f, k in rows}
+    return dict(sorted(out.items()))
 
 
 def _rewrite_without(staged: Path, drop: set[int], schema: pa.Schema) -> None:
@@ -384,7 +411,7 @@ def _rewrite_without(staged: Path, drop: set[int], schema: pa.Schema) -> None:
     # pre_buffer (pyarrow's default) holds whole row groups' raw bytes besides the decoded
     # batch: about 100 MiB more at the ingest's peak for 50,000-row row groups, no faster.
     with pq.ParquetWriter(tmp, schema, compression="zstd") as out:
-        for batch in pq.ParquetFile(staged, pre_buffer=False).iter_batches(batch_size=50_000):
+        for batch in pq.ParquetFile(staged, pre_buffer=False).iter_batches(batch_size=25_000):
             keep = pc.invert(pc.is_in(batch.column("_row"), value_set=drop_arr))
             out.write_table(pa.Table.from_batches([batch]).filter(keep))
     os.replace(tmp, staged)

@@ -14,6 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fengyan import __version__
+from fengyan.cli.graph import graph as _graph_command
+from fengyan.cli.resolve import app as _resolve_commands
 from fengyan.clock import CHINA_TZ
 from fengyan.i18n import t
 from fengyan.ingest.errors import IngestError, render_reason
@@ -395,6 +397,11 @@ def docs(
     if stale:
         err.print(t("cli_docs_stale", files=", ".join(stale)))
         raise typer.Exit(1)
+
+
+# Entity resolution and the graph keep their commands in cli/resolve.py and cli/graph.py.
+app.add_typer(_resolve_commands, name="resolve")
+app.command(name="graph")(_graph_command)
 
 
 def main() -> None:

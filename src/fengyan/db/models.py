@@ -1,14 +1,15 @@
 """Operational database tables (SQLAlchemy 2). Migrations live in ``db/migrations``.
 
-Only what the ingestion ledger needs so far: the batch register and the quarantine.
-Later parts (users, regions, published scores, cases, audit) add their tables here.
+The ingestion ledger (batch register, quarantine) and the entity-resolution decision
+ledger (``resolve_edge``). Later parts (users, regions, published scores, cases, audit)
+add their tables here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from fengyan.db.types import UTCDateTime
@@ -74,4 +75,46 @@ class QuarantineEntry(Base):
     __table_args__ = (
         Index("ix_quarantine_batch", "batch_id"),
         Index("ix_quarantine_reason", "reason"),
+    )
+
+
+class ResolveEdge(Base):
+    """One judgement about a pair of records: a machine suggestion or a human decision.
+
+    Append-only, after nomenklatura's resolver: a new judgement on a pair retires the
+    current one (``retired_at``) and is added as a new row, so the table is the full
+    history of who decided what and when. Each resolution run rebuilds its output from the
+    current rows: ``positive`` forces a link, ``negative`` forbids it, ``unsure`` keeps the
+    pair out of the queue without a link, ``no_judgement`` is a machine suggestion waiting
+    in the review queue. At most one current (not retired) row per pair.
+    """
+
+    __tablename__ = "resolve_edge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # "enterprise" (a record naming a firm → an enterprise) or "person" (two person records).
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    left_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    right_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    judgement: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Match probability of the suggestion (machine rows); None for human decisions.
+    score: Mapped[float | None] = mapped_column(Float)
+    # JSON: the names compared and each comparison's level and weight, for the reviewer.
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    user: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_resolve_edge_pair", "kind", "left_key", "right_key"),
+        Index("ix_resolve_edge_right", "right_key"),
+        Index(
+            "ux_resolve_edge_current",
+            "kind",
+            "left_key",
+            "right_key",
+            unique=True,
+            sqlite_where=text("retired_at IS NULL"),
+            postgresql_where=text("retired_at IS NULL"),
+        ),
     )

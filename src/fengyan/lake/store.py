@@ -19,7 +19,9 @@ that the state "as of" any moment can be read back without rewriting old files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SYSTEM_COLUMNS = ("_id", "_hash", "_batch", "_seq", "_source", "_row", "_valid_from")
+# Tables computed from the lake (resolution, graph): <lake>/_derived/<stage>/<run>/<table>.parquet
+# with <lake>/_derived/<stage>/CURRENT naming the run in force.
+DERIVED_DIR = "_derived"
 
 # Deterministic output: the same rows give the same bytes (crash-recovery tests rely on it).
 _WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True}
@@ -176,13 +181,75 @@ class Lake:
         versions = self.versions_sql(table)
         return f"SELECT * FROM ({versions}) WHERE _valid_to IS NULL"  # noqa: S608 - built above
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with a view per table (current state)."""
+    def connect(self, as_of: datetime | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with a view per table (state at ``as_of``).
+
+        ``<table>__versions`` holds the versions known at ``as_of`` (all without it).
+        Derived tables (:meth:`write_derived`) get a view each too, under their own name.
+        """
         con = duckdb.connect()
-        for table in self.tables():
-            con.execute(f'CREATE VIEW "{table}" AS {self.current_sql(table)}')
-            con.execute(f'CREATE VIEW "{table}__versions" AS {self.versions_sql(table)}')
+        tables = self.tables()
+        for table in tables:
+            con.execute(f'CREATE VIEW "{table}" AS {self.current_sql(table, as_of)}')
+            versions = self.versions_sql(table)
+            if as_of is not None:
+                ts = as_of.isoformat()
+                # A version closed after as_of was still open then: the future stays unseen.
+                versions = (
+                    "SELECT * REPLACE (CASE WHEN _valid_to > TIMESTAMPTZ "  # noqa: S608 - isoformat
+                    f"'{ts}' THEN NULL ELSE _valid_to END AS _valid_to) FROM ({versions}) "
+                    f"WHERE _valid_from <= TIMESTAMPTZ '{ts}'"
+                )
+            con.execute(f'CREATE VIEW "{table}__versions" AS {versions}')
+        for name, path in self.derived_files().items():
+            if name in tables:
+                raise ValueError(f"derived table {name!r} shadows a lake table")
+            quoted = str(path).replace("'", "''")
+            sql = f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')"  # noqa: S608
+            con.execute(sql)
         return con
+
+    # ---- derived tables -------------------------------------------------------------------
+
+    def derived_files(self) -> dict[str, Path]:
+        """Derived table name → its file in the run each stage has in force."""
+        out: dict[str, Path] = {}
+        base = self.root / DERIVED_DIR
+        for pointer in sorted(base.glob("*/CURRENT")) if base.exists() else []:
+            run = pointer.parent / pointer.read_text().strip()
+            for path in sorted(run.glob("*.parquet")):
+                out[path.stem] = path
+        return out
+
+    def write_derived(self, stage: str, tables: Mapping[str, pa.Table]) -> Path:
+        """Replace ``stage``'s derived tables all at once.
+
+        The tables are written into a new run folder and fsynced; then the stage's
+        ``CURRENT`` file is replaced atomically to name it. Readers see the old run or the
+        new one, never a mix; a crash leaves an unreferenced folder, removed next time.
+        The run before is kept (a reader may still have it open); older ones are deleted.
+        """
+        stage_dir = self.root / DERIVED_DIR / stage
+        run = stage_dir / f"run-{time.time_ns():020d}-{os.getpid()}"
+        run.mkdir(parents=True)
+        for name, table in tables.items():
+            path = run / f"{name}.parquet"
+            pq.write_table(table, path, **_WRITE_OPTIONS)
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(run)
+        pointer = stage_dir / "CURRENT"
+        previous = pointer.read_text().strip() if pointer.exists() else None
+        tmp = stage_dir / f"CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(run.name)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, pointer)
+        _fsync_dir(stage_dir)
+        for old in stage_dir.glob("run-*"):
+            if old.name not in (run.name, previous):
+                shutil.rmtree(old, ignore_errors=True)
+        return run
 
     def read(self, table: str, as_of: datetime | None = None) -> pa.Table:
         """The state of ``table`` at ``as_of`` as an Arrow table, ordered by ``_id``."""

@@ -1,0 +1,1 @@
+"""The enterprise graph: ownership, control, groups, shell-cluster signals, contagion."""

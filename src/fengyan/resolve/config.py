@@ -1,0 +1,79 @@
+"""The resolution model's settings (``settings.yaml``), loaded into typed objects."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MentionSource(_Frozen):
+    """A lake table whose records name an enterprise."""
+
+    table: str
+    code: str
+    name: str
+    alt_name: str | None = None
+    region: str | None = None
+    kind_field: str | None = None
+    kinds: tuple[str, ...] = ()
+
+
+class Thresholds(_Frozen):
+    """Match probabilities that decide link, review or nothing."""
+
+    accept: float = Field(gt=0, le=1)
+    review: float = Field(gt=0, le=1)
+    margin_bits: float = Field(default=0.0, ge=0)
+
+
+class Stages(_Frozen):
+    """Optional deterministic stages."""
+
+    core_name: bool = True
+    brand: bool = True
+
+
+class EnterpriseSettings(_Frozen):
+    """How event records are linked to registered enterprises."""
+
+    mentions: tuple[MentionSource, ...]
+    stages: Stages = Stages()
+    thresholds: Thresholds
+    splink: dict[str, Any]
+
+
+class PersonSettings(_Frozen):
+    """How person records are deduplicated."""
+
+    thresholds: Thresholds
+    splink: dict[str, Any]
+
+
+class ResolveSettings(_Frozen):
+    """The whole model: its name and one block per entity kind."""
+
+    model: str
+    enterprise: EnterpriseSettings
+    person: PersonSettings
+
+
+def load_settings(path: Path | None = None) -> ResolveSettings:
+    """The shipped model, or the one in ``path`` (a copy of ``settings.yaml``)."""
+    if path is None:
+        return _shipped()
+    return ResolveSettings.model_validate(yaml.safe_load(path.read_text("utf-8")))
+
+
+@cache
+def _shipped() -> ResolveSettings:
+    text = resources.files("fengyan.resolve").joinpath("settings.yaml").read_text("utf-8")
+    return ResolveSettings.model_validate(yaml.safe_load(text))

@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 import psutil
 
+from fengyan.samples import sample_dir
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
@@ -68,25 +70,8 @@ HEADER = [
     "行政区划代码",
     "曾用名",
 ]
-MAPPING = """\
-# 市场监管局 registry export: Chinese headers → schema fields (benchmark copy)
-type: Enterprise
-columns:
-  统一社会信用代码: credit_code
-  企业名称: name
-  法定代表人: legal_representative
-  注册资本（万元）: {field: registered_capital, scale: 10000}
-  币种: capital_currency
-  成立日期: established
-  登记状态: status
-  企业类型: entity_form
-  经营范围: business_scope
-  行业代码: industry_code
-  注册地址: registered_address
-  行政区划代码: region_code
-  曾用名: {field: former_names, separator: '[;；]'}
-ignore: [序号]
-"""
+# The registry export has the bundled demo delivery's layout, so it uses that mapping file.
+MAPPING_FILE = sample_dir() / "registry_enterprises.mapping.yaml"
 
 # --- vocabularies ----------------------------------------------------------------------
 
@@ -478,7 +463,7 @@ def run_size(rows: int, seed: int, bad_share: float, keep: bool, env: dict[str, 
     csv_path, mapping = WORK / f"{label}.csv", WORK / f"{label}.mapping.yaml"
     home = WORK / f"home_{rows}"
     shutil.rmtree(home, ignore_errors=True)
-    mapping.write_text(MAPPING, encoding="utf-8")
+    shutil.copyfile(MAPPING_FILE, mapping)
     t0 = time.perf_counter()
     bad = generate(csv_path, rows, seed, bad_share)
     gen_seconds = time.perf_counter() - t0

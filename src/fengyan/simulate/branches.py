@@ -91,8 +91,10 @@ def generate_branches(
     org = codes.org_codes(rng, n, np.ones(n, dtype=bool))
     code6 = city.code.ljust(6, "0")
     credit = codes.credit_codes(strs(["91"] * n), strs([code6] * n), org)
+    order = np.argsort(parent, kind="stable")
     for s in schemes:
-        s.branches = np.flatnonzero(parent == s.core).tolist()
+        lo, hi = np.searchsorted(parent[order], [s.core, s.core + 1])
+        s.branches = order[lo:hi].tolist()
     return Branches(
         parent=parent,
         credit_code=credit,

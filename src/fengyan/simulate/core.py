@@ -96,8 +96,11 @@ class Calendar:
 
 def weighted(rng: np.random.Generator, weights: Sequence[float] | Floats, size: int) -> Ints:
     """``size`` indices drawn with probability proportional to ``weights``."""
-    w = np.asarray(weights, dtype=np.float64)
-    cum = np.cumsum(w)
+    return draw_cumulative(rng, np.cumsum(np.asarray(weights, dtype=np.float64)), size)
+
+
+def draw_cumulative(rng: np.random.Generator, cum: Floats, size: int) -> Ints:
+    """What :func:`weighted` draws, given the cumulative weights (to reuse them)."""
     out: Ints = np.searchsorted(cum, rng.random(size) * cum[-1], side="right").astype(np.int64)
     return out
 

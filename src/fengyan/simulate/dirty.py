@@ -9,6 +9,7 @@ normalises) is applied in place and stored as usual.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,31 +43,51 @@ def _corrupt_code(value: str, rng: np.random.Generator) -> str:
     return value[:-1] + wrong[int(rng.integers(0, len(wrong)))]
 
 
-def inject(
+@dataclass
+class Plan:
+    """What goes wrong in one file: full-width noise in place, and the extra dirty rows."""
+
+    noise_rows: np.ndarray  # rows (0-based, ascending) with one identifier in full-width digits
+    noise_fields: list[str]  # the field of each noisy row
+    inserts: list[tuple[int, dict[str, Any]]]  # (insert before this row, the dirty row), in order
+    log: list[DirtyRow]
+
+
+def plan(
     rng: np.random.Generator,
     entity: EntityType,
-    rows: list[dict[str, Any]],
+    n: int,
     params: DirtyParams,
     fields: dict[str, str],
-) -> tuple[list[dict[str, Any]], list[DirtyRow]]:
-    """Insert dirty copies into ``rows`` (dicts keyed by field name); returns rows and a log.
+    fetch: Callable[[list[int]], list[dict[str, Any]]],
+) -> Plan:
+    """Decide the noise and the dirty copies of a file of ``n`` rows.
 
     ``fields`` maps each written field to how its cells are written (``date_cn`` for
-    2024年5月1日 style dates), so corrupted values look like their neighbours.
+    2024年5月1日 style dates), so corrupted values look like their neighbours; ``fetch``
+    returns the written values of the given rows (as dicts keyed by field name), which is
+    all the dirty copies need — the file itself is written a chunk at a time.
     """
-    n = len(rows)
-    _noise(rng, entity, rows, params.fullwidth_share)
+    rows, names = _noise(rng, entity, n, params.fullwidth_share)
+    noisy = dict(zip(rows.tolist(), names, strict=True))
     count = int(rng.binomial(n, params.share)) if n else 0
     if count == 0:
-        return rows, []
+        return Plan(rows, names, [], [])
     options = _options(entity, fields)
     kinds = [k for k in params.kinds if options.get(k)]
     weights = np.array([params.kinds[k] for k in kinds], dtype=float)
+    cdf = (weights / weights.sum()).cumsum()
+    cdf /= cdf[-1]
+    sources = rng.choice(n, size=min(count, n), replace=False).tolist()
+    originals = dict(zip(sources, fetch(sources), strict=True))
+    for src, row in originals.items():
+        if src in noisy:
+            apply_noise(row, noisy[src])
     planned: list[tuple[int, dict[str, Any], str, str, str, str]] = []
-    sources = rng.choice(n, size=min(count, n), replace=False)
-    for src in sources.tolist():
-        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-        row = dict(rows[src])
+    for src in sources:
+        # rng.choice(len(kinds), p=…) draws exactly this: one uniform, searched in the cdf.
+        kind = kinds[int(cdf.searchsorted(rng.random(), side="right"))]
+        row = dict(originals[src])
         field = (
             options[kind][int(rng.integers(0, len(options[kind])))]
             if kind != "duplicate"
@@ -74,17 +95,23 @@ def inject(
         )
         value, reason = _spoil(rng, entity, row, kind, field, fields)
         planned.append((int(rng.integers(0, n + 1)), row, kind, field, value, reason))
-    # Insert from the back so earlier positions stay valid, then compute final indices.
-    out = list(rows)
+    # Dirty rows go before the row at their position; ties keep the order they were drawn.
     positions = sorted(range(len(planned)), key=lambda i: planned[i][0])
-    for i in reversed(positions):
-        out.insert(planned[i][0], planned[i][1])
-    log = []
-    final = sorted((planned[i][0] + rank, i) for rank, i in enumerate(positions))
-    for index, i in final:
-        _, _, kind, field, value, reason = planned[i]
-        log.append(DirtyRow(index, kind, field, value, reason))
-    return out, log
+    inserts = [(planned[i][0], planned[i][1]) for i in positions]
+    log = [DirtyRow(planned[i][0] + rank, *planned[i][2:]) for rank, i in enumerate(positions)]
+    return Plan(rows, names, inserts, log)
+
+
+def apply_noise(row: dict[str, Any], name: str) -> None:
+    """Write the identifier ``name`` of ``row`` in full-width digits (if it has one)."""
+    value = row.get(name)
+    if isinstance(value, str) and value:
+        row[name] = value.translate(_FULLWIDTH)
+
+
+def fullwidth(value: str) -> str:
+    """``value`` with full-width digits."""
+    return value.translate(_FULLWIDTH)
 
 
 def _options(entity: EntityType, fields: dict[str, str]) -> dict[str, list[str]]:
@@ -135,19 +162,15 @@ def _spoil(
 
 
 def _noise(
-    rng: np.random.Generator, entity: EntityType, rows: list[dict[str, Any]], share: float
-) -> None:
-    """Full-width digits in some identifiers and phones (normalised at ingest)."""
+    rng: np.random.Generator, entity: EntityType, n: int, share: float
+) -> tuple[np.ndarray, list[str]]:
+    """Rows whose identifier or phone is written in full-width digits (ingest normalises)."""
     targets = [
-        n
-        for n, s in entity.fields.items()
+        name
+        for name, s in entity.fields.items()
         if s.type in (FieldType.CREDIT_CODE, FieldType.PHONE) and not s.multiple
     ]
-    if not targets or not rows or share <= 0:
-        return
-    hit = np.flatnonzero(rng.random(len(rows)) < share)
-    for i in hit.tolist():
-        name = targets[int(rng.integers(0, len(targets)))]
-        value = rows[i].get(name)
-        if isinstance(value, str) and value:
-            rows[i][name] = value.translate(_FULLWIDTH)
+    if not targets or not n or share <= 0:
+        return np.zeros(0, dtype=np.int64), []
+    hit = np.flatnonzero(rng.random(n) < share)
+    return hit, [targets[int(rng.integers(0, len(targets)))] for _ in range(len(hit))]

@@ -23,7 +23,14 @@ from fengyan.simulate.core import (
     strs,
     weighted,
 )
-from fengyan.simulate.firms import NEVER, ROLE_FINANCE, ROLE_LICENSED, Firms, empty_firms
+from fengyan.simulate.firms import (
+    NEVER,
+    ROLE_FINANCE,
+    ROLE_LICENSED,
+    Firms,
+    Labels,
+    empty_firms,
+)
 from fengyan.simulate.geography import City
 from fengyan.simulate.params import Params
 from fengyan.simulate.premises import assign_premises, relocations
@@ -55,7 +62,7 @@ def generate_firms(streams: Streams, params: Params, cal: Calendar, city: City) 
     codes_ = [i.code for i in ind] + [t.industry for _, t in lic]
     labels = [i.label for i in ind] + [t.label for _, t in lic]
     f.industry_code = strs(codes_)[pick]
-    f.industry_label = strs(labels)[pick]
+    f.industry_label = Labels(strs(labels)[pick])
     f.finance_like = np.array([i.finance_like for i in ind] + [True] * len(lic))[pick]
     f.licence = np.where(is_lic, strs([""] * len(ind) + [k for k, _ in lic])[pick], "").astype(STR)
     f.role = np.where(is_lic, ROLE_LICENSED, np.where(f.finance_like, ROLE_FINANCE, f.role))
@@ -64,7 +71,7 @@ def generate_firms(streams: Streams, params: Params, cal: Calendar, city: City) 
     word_lists = [i.words for i in ind] + [t.words for _, t in lic]
     scope_lists = [i.scope for i in ind] + [[t.label + "业务（持牌经营）"] for _, t in lic]
     f.word = _pick_from_lists(rng, word_lists, pick)
-    f.scope = _scopes(rng, scope_lists, pick)
+    f.scope = Labels(_scopes(rng, scope_lists, pick))
     # Legal form: licensed organisations are companies; individual businesses only in shops.
     forms = ep.forms
     form = weighted(rng, [fm.weight for fm in forms], n)
@@ -73,7 +80,7 @@ def generate_firms(streams: Streams, params: Params, cal: Calendar, city: City) 
     bad_individual = (form == individual_id) & ~shop
     form[bad_individual | is_lic] = 0
     f.form = form
-    f.entity_form = strs([fm.entity_form for fm in forms])[form]
+    f.entity_form = Labels(strs([fm.entity_form for fm in forms])[form])
     individual = form == individual_id
     # Age, establishment and exit.
     age_days = np.minimum(
@@ -137,11 +144,13 @@ def generate_firms(streams: Streams, params: Params, cal: Calendar, city: City) 
     region6 = np.where(rng.random(n) < 0.6, city6, district6).astype(STR)
     klass = strs([fm.code_class for fm in forms])[form]
     f.credit_code = codes.credit_codes(join("9", np.strings.slice(klass, 1, 2)), region6, org)
-    f.authority = np.where(
-        region6 == city6,
-        f"{city.name}市场监督管理局",
-        join(f"{city.name}市场监督管理局", strs(city.district_names)[f.district], "分局"),
-    ).astype(STR)
+    f.authority = Labels(
+        np.where(
+            region6 == city6,
+            f"{city.name}市场监督管理局",
+            join(f"{city.name}市场监督管理局", strs(city.district_names)[f.district], "分局"),
+        ).astype(STR)
+    )
     f.extra["individual"] = individual
     return f
 
@@ -162,7 +171,6 @@ def make_names(f: Firms, idx: Ints, city: City, individual: np.ndarray) -> None:
         district,
         individual[idx],
     )
-    f.name_after[idx] = f.name[idx]
 
 
 def _pick_from_lists(rng: np.random.Generator, lists: list[list[str]], which: Ints) -> Strs:

@@ -53,7 +53,7 @@ def written_names(
     n = len(idx)
     kinds = strs(list(forms))
     form = kinds[weighted(rng, list(forms.values()), n)]
-    full = f.state(idx, month)["name"].astype(STR)
+    full = f.state(idx, month, ("name",))["name"].astype(STR)
     short = join(f.brand[idx], f.word[idx])
     out = np.where(
         form == "short", short, np.where(form == "brand", join(f.brand[idx], "公司"), full)
@@ -64,6 +64,43 @@ def written_names(
     for k in np.flatnonzero(form == "traditional").tolist():
         out[k] = names.to_traditional(str(full[k]))
     return out, form
+
+
+class MonthDays:
+    """The days of each month as text, drawn the way :meth:`Calendar.random_day` draws."""
+
+    def __init__(self, cal: Calendar) -> None:
+        self.cal = cal
+        self._days: dict[int, list[str]] = {}
+        self._edges: dict[int, tuple[str, str]] = {}
+
+    def of(self, m: int) -> list[str]:
+        """``YYYY-MM-DD`` of every day of month ``m``."""
+        days = self._days.get(m)
+        if days is None:
+            first = self.cal.month_start(m)
+            count = int((self.cal.month_end(m) - first).astype(np.int64)) + 1
+            days = self._days[m] = fmt_dates(first + np.arange(count)).tolist()
+        return days
+
+    def start(self, m: int) -> str:
+        """First day of month ``m``."""
+        return self._edge(m)[0]
+
+    def end(self, m: int) -> str:
+        """Last day of month ``m``."""
+        return self._edge(m)[1]
+
+    def _edge(self, m: int) -> tuple[str, str]:
+        got = self._edges.get(m)
+        if got is None:
+            got = self._edges[m] = (str(self.cal.month_start(m)), str(self.cal.month_end(m)))
+        return got
+
+    def draw(self, rng: np.random.Generator, m: int) -> str:
+        """A uniformly random day of month ``m`` (one uniform draw, as ``random_day``)."""
+        days = self.of(m)
+        return days[int(rng.random() * len(days))]
 
 
 def times(rng: np.random.Generator, cal: Calendar, month: Ints) -> Strs:

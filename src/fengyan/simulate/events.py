@@ -25,6 +25,8 @@ from fengyan.simulate.persons import Persons
 from fengyan.simulate.records import Table
 from fengyan.simulate.texts import templates
 
+LAWSUITS = ("Judgment", "Enforcement", "DishonestDebtor")
+
 
 def background(
     streams: Streams,
@@ -33,27 +35,28 @@ def background(
     city: City,
     f: Firms,
     persons: Persons,
-    out: dict[str, Table],
-) -> None:
-    """Add lawful firms' events to ``out`` (tables by record type)."""
-    ev = params.events
+    kind: str,
+) -> dict[str, Table]:
+    """Lawful firms' events of record type ``kind`` (a lawsuit brings its enforcement and
+    失信 records too). Each type has its own random stream, so types can be made one at a
+    time, when they are written."""
     lawful = np.isin(f.role, ["normal", "finance_like", "licensed", "negative_similar_name"])
     size = np.sqrt(f.headcount + 1.0)
-    _articles(streams.get("bg.articles"), params, cal, city, f, lawful, size, out["Article"])
-    _ads(streams.get("bg.ads"), params, cal, city, f, lawful, out["Advertisement"])
-    _posts(
-        streams.get("bg.posts"),
-        params,
-        cal,
-        city,
-        f,
-        lawful & (f.headcount > 0),
-        size,
-        out["RecruitmentPost"],
-    )
-    _complaints(streams.get("bg.complaints"), params, cal, city, f, lawful, out["Complaint"])
-    _lawsuits(streams.get("bg.lawsuits"), params, cal, city, f, persons, lawful, out)
-    del ev
+    out = {k: Table(k) for k in (LAWSUITS if kind in LAWSUITS else (kind,))}
+    if kind == "Article":
+        _articles(streams.get("bg.articles"), params, cal, city, f, lawful, size, out[kind])
+    elif kind == "Advertisement":
+        _ads(streams.get("bg.ads"), params, cal, city, f, lawful, out[kind])
+    elif kind == "RecruitmentPost":
+        mask = lawful & (f.headcount > 0)
+        _posts(streams.get("bg.posts"), params, cal, city, f, mask, size, out[kind])
+    elif kind == "Complaint":
+        _complaints(streams.get("bg.complaints"), params, cal, city, f, lawful, out[kind])
+    elif kind in LAWSUITS:
+        _lawsuits(streams.get("bg.lawsuits"), params, cal, city, f, persons, lawful, out)
+    else:
+        raise KeyError(kind)
+    return out
 
 
 def _slots(f: Firms, firm: np.ndarray, city: City, names: Strs) -> dict[str, Strs]:

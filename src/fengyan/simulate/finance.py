@@ -8,10 +8,13 @@ not flag for yield alone. Filings are immutable; a correction is a new filing th
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 
 from fengyan.simulate import texts
-from fengyan.simulate.core import Calendar, fmt_dates
+from fengyan.simulate.core import Calendar
+from fengyan.simulate.eventkit import MonthDays
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.params import Params
@@ -84,17 +87,21 @@ def filings(rng: np.random.Generator, params: Params, cal: Calendar, city: City,
         if (cal.month_start(m).astype("datetime64[M]").astype(int) % 12) % 3 == 2
     ]
     seq = 0
+    last_day = cal.to_date(cal.end)
+    ends = {q: date.fromisoformat(str(cal.month_end(q))) for q in quarter_ends}
+    starts = {q: str(cal.month_start(q - 2)) for q in quarter_ends}
     for i in lic.tolist():
         kind = str(f.licence[i])
         rate = fp.licensed[kind].rate
         capital = float(f.capital[i])
         size = capital * rng.uniform(1.2, 2.5)
+        founded, gone = int(f.established_month[i]), int(f.status_month[i])
         for q in quarter_ends:
-            if q < f.established_month[i] + 3 or q >= f.status_month[i]:
+            if q < founded + 3 or q >= gone:
                 continue
-            end = cal.month_end(q)
-            filed = end + np.timedelta64(int(rng.integers(*fp.filing_lag_days)), "D")
-            if filed > cal.end:
+            end = ends[q]
+            filed = end + timedelta(days=int(rng.integers(*fp.filing_lag_days)))
+            if filed > last_day:
                 continue
             seq += 1
             size *= rng.uniform(0.97, 1.05)
@@ -105,7 +112,7 @@ def filings(rng: np.random.Generator, params: Params, cal: Calendar, city: City,
                 credit_code=str(f.credit_code[i]),
                 licence_type=kind,
                 report_type=fp.report_type,
-                period_start=str(cal.month_start(q - 2)),
+                period_start=starts[q],
                 period_end=str(end),
                 filed_at=f"{filed} {int(rng.integers(9, 18)):02d}:{int(rng.integers(0, 60)):02d}",
                 region_code=region,
@@ -134,7 +141,7 @@ def filings(rng: np.random.Generator, params: Params, cal: Calendar, city: City,
                 fixed = dict(row)
                 fixed["filing_id"] = f"JRBS{str(end)[:7].replace('-', '')}{seq:06d}"
                 fixed["supersedes"] = row["filing_id"]
-                later = min(filed + np.timedelta64(int(rng.integers(5, 30)), "D"), cal.end)
+                later = min(filed + timedelta(days=int(rng.integers(5, 30))), last_day)
                 fixed["filed_at"] = f"{later} 10:00"
                 fixed["npl_ratio"] = round(npl * rng.uniform(1.0, 1.3), 2)
                 table.add(**fixed)
@@ -148,6 +155,7 @@ def lawful_finance_ads(
     table = Table("Advertisement")
     lic = np.flatnonzero(f.licence != "")
     options = texts.templates()["licensed_ad"]
+    days = MonthDays(cal)
     for i in lic.tolist():
         k = rng.poisson(params.finance.ads_per_year * cal.months / 12)
         rate = params.finance.licensed[str(f.licence[i])].rate
@@ -157,7 +165,7 @@ def lawful_finance_ads(
         for m in months:
             if m >= f.status_month[i]:
                 continue
-            day = fmt_dates(cal.random_day(rng, np.array([m])))[0]
+            day = days.draw(rng, m)
             annual = round(float(rng.uniform(*rate)), 1)
             table.add(
                 medium=texts.choose(rng, ["网站", "移动应用", "户外", "报刊"]),

@@ -8,13 +8,16 @@ vectorised ``where`` and every delivery can be cut from it (see :mod:`.registry`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from fengyan.simulate.core import STR, Bools, Days, Floats, Ints, Strs
+from fengyan.simulate.records import TEXT, ArrowCopies, take
 
 NEVER = 1_000_000  # change month meaning "does not change"
 
@@ -29,6 +32,42 @@ ROLE_SIMILAR = "negative_similar_name"
 ROLE_HOST = "cluster_host"
 
 
+class Labels:
+    """A text column with few distinct values (legal forms, bureaus, industries, scopes),
+    stored as small codes into a vocabulary: read and written like a string array."""
+
+    def __init__(self, values: Strs) -> None:
+        encoded = pa.array(
+            np.asarray(values, dtype=STR), type=pa.large_string()
+        ).dictionary_encode()
+        self.words: list[str] = encoded.dictionary.to_pylist()
+        self._index = {w: k for k, w in enumerate(self.words)}
+        self._table = np.asarray(self.words, dtype=STR)
+        self.codes = encoded.indices.to_numpy().astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, idx: Any) -> Any:
+        return self._table[self.codes[idx]]
+
+    def __setitem__(self, idx: Any, value: str) -> None:
+        code = self._index.get(value)
+        if code is None:
+            code = self._index[value] = len(self.words)
+            self.words.append(value)
+            self._table = np.asarray(self.words, dtype=STR)
+        self.codes[idx] = code
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
+        out: NDArray[Any] = self._table[self.codes]
+        return out if dtype is None else out.astype(dtype)
+
+    def arrow(self, idx: Any) -> pa.Array:
+        """The values at ``idx`` as Arrow text (for writers)."""
+        return take(pa.array(self.words, type=TEXT), self.codes[idx])
+
+
 @dataclass
 class Firms:
     """Every firm of the jurisdiction (index = firm number)."""
@@ -38,10 +77,10 @@ class Firms:
     brand: Strs
     word: Strs
     form: Ints  # index into params.enterprises.forms
-    entity_form: Strs
+    entity_form: Labels
     industry_code: Strs
-    industry_label: Strs
-    scope: Strs
+    industry_label: Labels
+    scope: Labels
     finance_like: Bools
     licence: Strs  # licence type ('' = none)
     role: Strs
@@ -57,11 +96,13 @@ class Firms:
     region_code: Strs
     operating_address: Strs
     operating_region: Strs
-    authority: Strs
+    authority: Labels
     phone: Strs
     legal_rep: Ints  # person index
     group: Ints
-    # Changes during the window: value before, value after, month of change.
+    # Changes during the window: value before, value after, month of change. An "after"
+    # value means something only where its month is set (a firm that never moves keeps
+    # an empty address_after).
     status_before: Strs
     status_after: Strs
     status_month: Ints
@@ -77,21 +118,26 @@ class Firms:
     capital_after: Floats
     capital_month: Ints
     extra: dict[str, object] = field(default_factory=dict)
+    arrow: ArrowCopies = field(default_factory=ArrowCopies, repr=False)
 
     def __len__(self) -> int:
         return len(self.credit_code)
 
+    def forget(self, names: tuple[str, ...]) -> None:
+        """Empty the columns ``names`` (no longer needed: frees their memory)."""
+        for name in names:
+            setattr(self, name, np.zeros(0, dtype=np.asarray(getattr(self, name)[:0]).dtype))
+        for key in ("suffix", "style", "individual"):
+            self.extra.pop(key, None)
+
+    def texts(self, name: str, idx: Ints) -> pa.Array:
+        """Text column ``name`` at ``idx`` as Arrow text (once the table is final)."""
+        return take(self.arrow.get(self, name), idx)
+
     def take(self, idx: Ints) -> dict[str, NDArray[Any]]:
         """Every array column at ``idx`` (for writers and tests)."""
-        return {f.name: getattr(self, f.name)[idx] for f in fields(self) if f.name != "extra"}
-
-    def append(self, other: Firms) -> None:
-        """Add ``other``'s rows after ours."""
-        for f in fields(self):
-            if f.name != "extra":
-                setattr(
-                    self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)])
-                )
+        skip = ("extra", "arrow")
+        return {f.name: getattr(self, f.name)[idx] for f in fields(self) if f.name not in skip}
 
     def changed_in(self, first: int, last: int) -> Bools:
         """Firms established or changed in months ``first..last``."""
@@ -108,26 +154,34 @@ class Firms:
             hit |= (m >= first) & (m <= last)
         return hit
 
-    def state(self, idx: Ints, month: int | Ints) -> dict[str, NDArray[Any]]:
-        """The registry state of firms ``idx`` at the end of ``month`` (one per firm, or all)."""
+    def state(
+        self, idx: Ints, month: int | Ints, only: tuple[str, ...] | None = None
+    ) -> dict[str, NDArray[Any]]:
+        """The registry state of firms ``idx`` at the end of ``month`` (one per firm, or all);
+        ``only`` names the fields wanted (default: all)."""
 
         def at(before: NDArray[Any], after: NDArray[Any], m: Ints) -> NDArray[Any]:
-            out: NDArray[Any] = np.where(m[idx] <= month, after[idx], before[idx])
+            changed = m[idx] <= month
+            if not changed.any():  # the usual case: no change yet (or ever)
+                return np.asarray(before[idx])
+            out: NDArray[Any] = np.where(changed, after[idx], before[idx])
             return out
 
-        renamed = self.name_month[idx] <= month
-        return {
-            "name": at(self.name, self.name_after, self.name_month),
-            "former_names": np.where(renamed, self.name[idx], "").astype(STR),
-            "status": at(self.status_before, self.status_after, self.status_month),
-            "status_day": np.where(
+        fields_: dict[str, Callable[[], NDArray[Any]]] = {
+            "name": lambda: at(self.name, self.name_after, self.name_month),
+            "former_names": lambda: np.where(
+                self.name_month[idx] <= month, self.name[idx], ""
+            ).astype(STR),
+            "status": lambda: at(self.status_before, self.status_after, self.status_month),
+            "status_day": lambda: np.where(
                 self.status_month[idx] <= month, self.status_day[idx], self.established[idx]
             ),
-            "address": at(self.address, self.address_after, self.address_month),
-            "region_code": at(self.region_code, self.region_after, self.address_month),
-            "legal_rep": at(self.legal_rep, self.rep_after, self.rep_month),
-            "capital": at(self.capital, self.capital_after, self.capital_month),
+            "address": lambda: at(self.address, self.address_after, self.address_month),
+            "region_code": lambda: at(self.region_code, self.region_after, self.address_month),
+            "legal_rep": lambda: at(self.legal_rep, self.rep_after, self.rep_month),
+            "capital": lambda: at(self.capital, self.capital_after, self.capital_month),
         }
+        return {k: make() for k, make in fields_.items() if only is None or k in only}
 
 
 def empty_firms(n: int) -> Firms:
@@ -143,10 +197,10 @@ def empty_firms(n: int) -> Firms:
         brand=s.copy(),
         word=s.copy(),
         form=z.copy(),
-        entity_form=s.copy(),
+        entity_form=Labels(s),
         industry_code=s.copy(),
-        industry_label=s.copy(),
-        scope=s.copy(),
+        industry_label=Labels(s),
+        scope=Labels(s),
         finance_like=np.zeros(n, dtype=bool),
         licence=s.copy(),
         role=np.full(n, ROLE_NORMAL, dtype=STR),
@@ -162,7 +216,7 @@ def empty_firms(n: int) -> Firms:
         region_code=s.copy(),
         operating_address=s.copy(),
         operating_region=s.copy(),
-        authority=s.copy(),
+        authority=Labels(s),
         phone=s.copy(),
         legal_rep=np.full(n, -1, dtype=np.int64),
         group=np.full(n, -1, dtype=np.int64),

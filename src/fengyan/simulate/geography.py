@@ -10,7 +10,8 @@ used, so every registered address in the output round-trips.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,7 @@ class City:
     building_cluster: np.ndarray
     building_address: Strs  # prefix + road + number + building name
     building_name: Strs
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived lookups
 
     @property
     def abbr(self) -> str:

@@ -8,8 +8,10 @@ enforcement ``ZX…`` and 失信 listings ``SX…``.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from fengyan.simulate.core import STR
+from fengyan.simulate.records import TEXT, Column, Reordered, Source, digits_text, join, text
 
 # type: (id field, date field, prefix, separator)
 _STYLE = {
@@ -23,24 +25,31 @@ _STYLE = {
 }
 
 
-def assign_ids(kind: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Sort ``columns`` by date (stable) and fill the type's id field."""
-    if kind not in _STYLE or not columns:
-        return columns
+def assign_ids(kind: str, source: Source) -> Source:
+    """``source`` sorted by date (stable), with the type's id field filled."""
+    if kind not in _STYLE or not len(source):
+        return source
     id_field, date_field, prefix, sep = _STYLE[kind]
-    dates = np.asarray([str(v) for v in columns[date_field]], dtype=STR)
-    order = np.argsort(dates, kind="stable")
-    out = {k: v[order] for k, v in columns.items()}
-    day = [str(v)[:10].replace("-", "") for v in out[date_field]]
+    every = np.arange(len(source))
+    dates = _text(source.take(every, [date_field])[date_field])
+    order = pc.sort_indices(dates).to_numpy()  # a stable sort
+    day = pc.replace_substring(pc.utf8_slice_codeunits(dates.take(pa.array(order)), 0, 10), "-", "")
     if kind == "Judgment":  # parties of one document share its id
-        cases = out["_case"]
-        seen: dict[str, str] = {}
-        ids = []
-        for d, case in zip(day, cases.tolist(), strict=True):
-            if case not in seen:
-                seen[case] = f"{prefix}{d}{len(seen) + 1:07d}"
-            ids.append(seen[case])
+        cases = _text(source.take(order, ["_case"])["_case"]).dictionary_encode()
+        code = cases.indices.to_numpy()  # cases numbered in order of first appearance
+        first = np.full(len(cases.dictionary), len(order), dtype=np.int64)
+        np.minimum.at(first, code, np.arange(len(order)))
+        day = day.take(pa.array(first[code]))
+        seq = code + 1
     else:
-        ids = [f"{prefix}{d}{sep}{i + 1:07d}" for i, d in enumerate(day)]
-    out[id_field] = np.asarray(ids, dtype=object)
-    return out
+        seq = np.arange(1, len(order) + 1)
+    number = pc.utf8_lpad(digits_text(seq), width=7, padding="0")
+    ids = join(prefix, day, sep, number)
+    return Reordered(source, order, {id_field: ids})
+
+
+def _text(values: Column) -> pa.Array:
+    """Values as strings, as ``str()`` gives them."""
+    if isinstance(values, pa.Array):
+        return text(values)
+    return pa.array([str(v) for v in values.tolist()], type=TEXT)

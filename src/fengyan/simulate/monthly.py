@@ -17,7 +17,7 @@ from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme
 from fengyan.simulate.params import Params
-from fengyan.simulate.records import Table
+from fengyan.simulate.records import Table, take, text
 
 _RATINGS = (("A", 0.2), ("B", 0.5), ("M", 0.25), ("C", 0.03), ("D", 0.02))
 
@@ -47,7 +47,8 @@ def social_security(
 ) -> Table:
     """Insured headcount of every active firm with staff, each month."""
     table = Table("SocialSecurityRecord")
-    district_code = strs([c.ljust(12, "0") for c in city.district_codes])
+    district_code = text(strs([c.ljust(12, "0") for c in city.district_codes]))
+    yes_no = text(strs(["否", "是"]))
     for m in range(first, last + 1):
         rng = streams.get(f"ss.{m}")
         idx = np.flatnonzero(_active(f, m) & (f.headcount > 0))
@@ -55,23 +56,21 @@ def social_security(
         heads = np.maximum(0, np.round(f.headcount[idx] * drift)).astype(np.int64)
         arrears = rng.random(len(idx)) < 0.01
         for s in schemes:  # staff grow a little in expansion; contributions stop under stress
-            where = np.flatnonzero(idx == s.core)
-            if len(where):
+            j = _find(idx, s.core)
+            if j >= 0:
                 stage = s.stage(m)
-                heads[where] = (
-                    heads[where] * (2 if stage == "expansion" else 1) if stage != "after" else 0
-                )
-                arrears[where] = stage in ("stress", "collapse")
+                heads[j] = heads[j] * (2 if stage == "expansion" else 1) if stage != "after" else 0
+                arrears[j] = stage in ("stress", "collapse")
         table.extend(
             {
-                "credit_code": f.credit_code[idx],
+                "credit_code": f.texts("credit_code", idx),
                 "month": _month_text(cal, m),
                 "insured_headcount": heads,
-                "in_arrears": np.where(arrears, "是", "否").astype(STR),
+                "in_arrears": take(yes_no, arrears.astype(np.int64)),
                 "arrears_amount": np.where(
                     arrears, np.round(heads * rng.uniform(800, 1500, len(idx)), -1), np.nan
                 ),
-                "region_code": district_code[f.district[idx]],
+                "region_code": take(district_code, f.district[idx]),
                 "_month": m,
             }
         )
@@ -89,9 +88,10 @@ def tax(
 ) -> Table:
     """Quarterly tax returns of every active firm."""
     table = Table("TaxRecord")
-    authority = strs([f"国家税务总局{city.name}{d}税务局" for d in city.district_names])
-    district_code = strs([c.ljust(12, "0") for c in city.district_codes])
+    authority = text(strs([f"国家税务总局{city.name}{d}税务局" for d in city.district_names]))
+    district_code = text(strs([c.ljust(12, "0") for c in city.district_codes]))
     core = {s.core: s for s in schemes}
+    ratings = text(strs([r for r, _ in _RATINGS]))
     for m in range(first, last + 1):
         if (int(str(cal.month_start(m))[5:7]) % 3) != 0:
             continue
@@ -104,19 +104,19 @@ def tax(
             if j >= 0:
                 inflow = sum(s.series(k)[1] for k in range(m - 2, m + 1))
                 revenue[j] = round(inflow * rng.uniform(0.005, 0.03), -2)
-        rating = strs([r for r, _ in _RATINGS])[
-            np.searchsorted(np.cumsum([w for _, w in _RATINGS]), rng.random(len(idx)))
-        ]
+        rating = take(
+            ratings, np.searchsorted(np.cumsum([w for _, w in _RATINGS]), rng.random(len(idx)))
+        )
         table.extend(
             {
-                "credit_code": f.credit_code[idx],
+                "credit_code": f.texts("credit_code", idx),
                 "period_start": str(cal.month_start(m - 2)),
                 "period_end": str(cal.month_end(m)),
                 "tax_paid": np.round(revenue * rng.uniform(0.01, 0.06, len(idx)), 2),
                 "revenue_declared": revenue,
                 "credit_rating": rating,
-                "tax_authority": authority[f.district[idx]],
-                "region_code": district_code[f.district[idx]],
+                "tax_authority": take(authority, f.district[idx]),
+                "region_code": take(district_code, f.district[idx]),
                 "_month": m,
             }
         )
@@ -157,7 +157,7 @@ def fund_flows(
         total_in = np.round(amount + lognormal(rng, 2e5, 1.0, k) * size, 2)
         out_amt = np.round(total_in * rng.uniform(0.8, 1.1, k), 2)
         cols = {
-            "credit_code": f.credit_code[idx],
+            "credit_code": f.texts("credit_code", idx),
             "month": cal.label(m),
             "account_bank_code": bank_code[idx],
             "individual_payers": payers,

@@ -15,8 +15,11 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+import pyarrow as pa
 
 from fengyan.simulate.core import STR, Floats, Ints, Strs, join, strs, weighted
+
+_BLOCK = 250_000  # rows of string work at a time (bounds temporary memory)
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,17 @@ def firm_names(
     individual: np.ndarray,
 ) -> Strs:
     """Full names from parts. ``style``: 0 深圳市XX, 1 XX（深圳）, 2 深圳XX."""
-    first = join(city_name, brand, word, suffix)
-    bracket = join(brand, "（", city_short, "）", word, suffix)
-    short = join(city_short, brand, word, suffix)
-    out = np.where(style == 0, first, np.where(style == 1, bracket, short)).astype(STR)
-    shop = join(city_name, district, brand, word, suffix)
-    return np.where(individual, shop, out).astype(STR)
+    out = np.empty(len(brand), dtype=STR)
+    for a in range(0, len(brand), _BLOCK):  # in blocks: four candidate names per firm
+        b = slice(a, a + _BLOCK)
+        first = join(city_name, brand[b], word[b], suffix[b])
+        bracket = join(brand[b], "（", city_short, "）", word[b], suffix[b])
+        short = join(city_short, brand[b], word[b], suffix[b])
+        kind = style[b]
+        named = np.where(kind == 0, first, np.where(kind == 1, bracket, short)).astype(STR)
+        shop = join(city_name, district[b], brand[b], word[b], suffix[b])
+        out[b] = np.where(individual[b], shop, named)
+    return out
 
 
 def unique_brands(
@@ -111,10 +119,16 @@ def unique_brands(
 ) -> Strs:
     """Replace brands until ``brand + key`` is unique (``fixed`` rows keep theirs)."""
     brand = brand.copy()
+    # Brands and keys as numbers (brands never contain "|", so brand|key pairs are
+    # distinct exactly when these numbers are): sorting numbers is far cheaper.
+    key_id, keys = _codes(key)
+    n_keys = len(keys)
+    brand_id, words = _codes(brand)
+    known = {w: k for k, w in enumerate(words)}
     for attempt in range(60):
-        full = join(brand, "|", key)
-        _, first = np.unique(full, return_index=True)
-        dup = np.ones(len(full), dtype=bool)
+        pair = brand_id * n_keys + key_id
+        _, first = np.unique(pair, return_index=True)
+        dup = np.ones(len(pair), dtype=bool)
         dup[first] = False
         if fixed is not None:
             # A fixed row that collides makes the other row move, not itself.
@@ -127,7 +141,15 @@ def unique_brands(
             fresh = join(fresh, composed_brands(rng, k).astype(STR)[:k])
             fresh = np.asarray(np.strings.slice(fresh, 0, 3), dtype=STR)
         brand[dup] = fresh
+        brand_id[dup] = [known.setdefault(w, len(known)) for w in fresh.tolist()]
     raise RuntimeError("could not make firm names unique; add brand words or characters")
+
+
+def _codes(values: Strs) -> tuple[Ints, list[str]]:
+    """A number per distinct value, and the values (hashing, not sorting: millions of
+    strings)."""
+    encoded = pa.array(values, type=pa.large_string()).dictionary_encode()
+    return encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_pylist()
 
 
 def person_names(rng: np.random.Generator, male: np.ndarray) -> Strs:

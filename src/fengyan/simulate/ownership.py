@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from fengyan.simulate.core import STR, Bools, Days, Floats, Ints, Strs, strs, weighted
+from fengyan.simulate.core import STR, Bools, Days, Floats, Ints, Strs, draw_cumulative, strs
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.params import Params
 from fengyan.simulate.persons import Persons
@@ -46,14 +46,33 @@ _TEMPLATES = {
 
 @dataclass
 class Posts:
-    """Officer rows."""
+    """Officer rows. Roles are codes into :data:`ROLES` and :data:`ROLE_TEXTS` (a few
+    words repeated over millions of posts)."""
 
     firm: Ints
     holder: Ints
-    role: Strs
-    role_text: Strs
+    role: Ints
+    role_text: Ints
     start: Days
     end: Days
+
+    def roles(self, rows: Ints) -> Strs:
+        """The role (职务类别) of posts ``rows``."""
+        return ROLES[self.role[rows]]
+
+    def role_texts(self, rows: Ints) -> Strs:
+        """The role as written (职务) of posts ``rows``."""
+        return ROLE_TEXTS[self.role_text[rows]]
+
+
+ROLES = strs(sorted({r for t in _TEMPLATES.values() for _, r, _ in t}))
+ROLE_TEXTS = strs(sorted({x for t in _TEMPLATES.values() for _, _, x in t}))
+
+
+def role_codes(roles: list[str], table: Strs) -> Ints:
+    """Codes of ``roles`` in ``table``."""
+    index = {w: k for k, w in enumerate(table.tolist())}
+    return np.asarray([index[r] for r in roles], dtype=np.int8)
 
 
 @dataclass
@@ -75,7 +94,7 @@ class Holdings:
 
 def draw_people(rng: np.random.Generator, persons: Persons, n: int) -> Ints:
     """``n`` people drawn by their propensity to hold posts."""
-    return weighted(rng, persons.activity, n)
+    return draw_cumulative(rng, persons.cumulative_activity(), n)
 
 
 def assign_posts(
@@ -90,11 +109,14 @@ def assign_posts(
     firms.legal_rep = who[0].copy()
     firms.rep_after = who[0].copy()
     forms = [fm.id for fm in params.enterprises.forms]
-    rows: list[tuple[Ints, Ints, Strs, Strs]] = []
+    rows: list[tuple[Ints, Ints, Ints, Ints]] = []
     for k, form in enumerate(forms):
         idx = np.flatnonzero(firms.form == k)
         for slot, role, text in _TEMPLATES.get(form, _COMPANY):
-            rows.append((idx, who[slot, idx], strs([role] * len(idx)), strs([text] * len(idx))))
+            r, x = role_codes([role], ROLES)[0], role_codes([text], ROLE_TEXTS)[0]
+            rows.append(
+                (idx, who[slot, idx], np.full(len(idx), r, np.int8), np.full(len(idx), x, np.int8))
+            )
     firm = np.concatenate([r[0] for r in rows])
     order = np.argsort(firm, kind="stable")
     posts = Posts(
@@ -207,25 +229,41 @@ def _mutual(
     """``count`` rings of ``length`` firms each holding 5–30 % of the next one."""
     if count <= 0 or len(pool) < length:
         return
+    # The rows of each asset: the existing ones (found by sorting once) and those added here.
+    order = np.argsort(h.asset, kind="stable")
+    assets = h.asset[order]
+    added: list[tuple[int, int, float]] = []  # asset, owner, share
+    added_of: dict[int, list[int]] = {}
     for _ in range(count):
         ring = rng.choice(pool, size=length, replace=False)
         for j in range(length):
             asset, owner = int(ring[j]), int(ring[(j + 1) % length])
             stake = float(np.round(rng.uniform(5, 30), 2))
-            mine = h.asset == asset
-            h.share[mine] = np.round(h.share[mine] * (1 - stake / 100), 2)
-            first = np.flatnonzero(mine)[:1]
-            h.share[first] += np.round(100 - stake - h.share[mine].sum(), 2)
-            h.extend(
-                Holdings(
-                    np.array([asset]),
-                    np.array([owner]),
-                    np.array([True]),
-                    np.array([stake]),
-                    firms.established[[asset]],
-                    np.array([np.datetime64("NaT")], dtype="datetime64[D]"),
-                )
+            lo, hi = np.searchsorted(assets, [asset, asset + 1])
+            rows = order[lo:hi]
+            mine = added_of.setdefault(asset, [])
+            shares = np.concatenate(
+                [h.share[rows], np.array([added[k][2] for k in mine], dtype=np.float64)]
             )
+            shares = np.round(shares * (1 - stake / 100), 2)
+            if len(shares):  # the first row takes the rounding gap
+                shares[0] += np.round(100 - stake - shares.sum(), 2)
+            h.share[rows] = shares[: len(rows)]
+            for k, value in zip(mine, shares[len(rows) :].tolist(), strict=True):
+                added[k] = (added[k][0], added[k][1], value)
+            mine.append(len(added))
+            added.append((asset, owner, stake))
+    asset_ = np.array([a for a, _, _ in added], dtype=np.int64)
+    h.extend(
+        Holdings(
+            asset_,
+            np.array([o for _, o, _ in added], dtype=np.int64),
+            np.ones(len(added), dtype=bool),
+            np.array([v for _, _, v in added], dtype=np.float64),
+            firms.established[asset_],
+            np.full(len(added), np.datetime64("NaT"), dtype="datetime64[D]"),
+        )
+    )
 
 
 def controllers(firms: Firms, h: Holdings, real_owner: Ints) -> tuple[Ints, Strs]:

@@ -8,16 +8,18 @@ number): ground_truth/person_ids.csv says which records are the same person.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 
 from fengyan.simulate import codes, names
 from fengyan.simulate.core import STR, Bools, Days, Floats, Ints, Strs, join, strs, weighted
 from fengyan.simulate.geography import City
 from fengyan.simulate.params import PersonParams
 from fengyan.simulate.premises import building_choice, rooms
+from fengyan.simulate.records import ArrowCopies, take
 from fengyan.standards.regions import region_table
 
 
@@ -35,9 +37,21 @@ class Persons:
     nationality: Strs
     activity: Floats  # how readily this person takes posts (Pareto weight)
     person_id: Strs  # the registry's id of the person
+    _cum: Floats | None = field(default=None, repr=False)
+    arrow: ArrowCopies = field(default_factory=ArrowCopies, repr=False)
 
     def __len__(self) -> int:
         return len(self.name)
+
+    def texts(self, name: str, idx: Ints) -> pa.Array:
+        """Text column ``name`` at ``idx`` as Arrow text (for writers)."""
+        return take(self.arrow.get(self, name), idx)
+
+    def cumulative_activity(self) -> Floats:
+        """Cumulative ``activity`` (computed once; people are drawn by it many times)."""
+        if self._cum is None:
+            self._cum = np.cumsum(np.asarray(self.activity, dtype=np.float64))
+        return self._cum
 
 
 @cache

@@ -8,12 +8,16 @@ to its community, see :mod:`.geography`) plus a room, floor or unit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from fengyan.simulate.core import STR, Ints, Strs, join, strs
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import KINDS, City
 from fengyan.simulate.params import Params
+
+_BLOCK = 250_000  # rows of string work at a time (bounds temporary memory)
 
 
 def building_choice(
@@ -22,22 +26,50 @@ def building_choice(
     """A building of each requested kind (premium office towers when ``premium``)."""
     n = len(kind)
     out = np.zeros(n, dtype=np.int64)
-    ordinary = ~city.building_cluster
     for k in KINDS:
         rows = np.flatnonzero(kind == k)
-        pool = np.flatnonzero(ordinary & (city.building_kind == k))
-        if len(pool) == 0:
-            pool = np.flatnonzero(ordinary)
+        pool = _pool(city, k)
         if premium is not None:
             want = premium[rows]
-            top = pool[city.building_premium[pool]]
-            if len(top):
-                out[rows[want]] = top[rng.integers(0, len(top), int(want.sum()))]
+            if len(pool.top):
+                out[rows[want]] = pool.top[rng.integers(0, len(pool.top), int(want.sum()))]
             rows = rows[~want]
+        out[rows] = pool.buildings[np.searchsorted(pool.cum, rng.random(len(rows)) * pool.total)]
+    return out
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The ordinary buildings of one kind, their grade-A towers and the pull of each."""
+
+    buildings: Ints
+    top: Ints
+    cum: np.ndarray
+    total: float
+
+
+def _pool(city: City, kind: str) -> _Pool:
+    """Buildings of ``kind`` to choose from (computed once per city and kind)."""
+    cache: dict[str, _Pool] = city.cache.setdefault(("pools", len(city.building_kind)), {})
+    got = cache.get(kind)
+    if got is None:
+        ordinary = ~city.building_cluster
+        pool = np.flatnonzero(ordinary & (city.building_kind == kind))
+        if len(pool) == 0:
+            pool = np.flatnonzero(ordinary)
         # Zipf-like popularity: the k-th building of a kind draws about 1/k^0.6 of its firms.
         pull = 1.0 / np.arange(1, len(pool) + 1) ** 0.6
-        out[rows] = pool[np.searchsorted(np.cumsum(pull), rng.random(len(rows)) * pull.sum())]
-    return out
+        got = _Pool(pool, pool[city.building_premium[pool]], np.cumsum(pull), pull.sum())
+        cache[kind] = got
+    return got
+
+
+def cluster_hosts(city: City) -> Ints:
+    """The 集群注册 business centres of the city."""
+    hosts: Ints = city.cache.setdefault(
+        ("hosts", len(city.building_kind)), np.flatnonzero(city.building_cluster)
+    )
+    return hosts
 
 
 def rooms(rng: np.random.Generator, city: City, building: Ints, floors: tuple[int, int]) -> Strs:
@@ -45,17 +77,26 @@ def rooms(rng: np.random.Generator, city: City, building: Ints, floors: tuple[in
     n = len(building)
     kind = city.building_kind[building]
     floor = rng.integers(floors[0], floors[1], n)
-    room = np.strings.zfill(rng.integers(1, 40, n).astype(STR), 2)
-    tower = strs(["A座", "B座", "C座", "", "", ""])[rng.integers(0, 6, n)]
-    office = join(tower, floor.astype(STR), room)
-    office = np.where(rng.random(n) < 0.5, join(office, "室"), office)
-    park = join(rng.integers(1, 12, n).astype(STR), "栋", rng.integers(1, 8, n).astype(STR), "楼")
-    shop = join(
-        rng.integers(1, 3, n).astype(STR), "楼", rng.integers(1, 200, n).astype(STR), "号铺"
-    )
-    home = join(rng.integers(1, 20, n).astype(STR), "栋", rng.integers(1, 30, n).astype(STR), room)
-    out = np.where(kind == "park", park, np.where(kind == "commercial", shop, office))
-    return np.where(kind == "residential", home, out).astype(STR)
+    room = rng.integers(1, 40, n)
+    tower = rng.integers(0, 6, n)
+    suite = rng.random(n) < 0.5  # 室
+    park = rng.integers(1, 12, n), rng.integers(1, 8, n)
+    shop = rng.integers(1, 3, n), rng.integers(1, 200, n)
+    home = rng.integers(1, 20, n), rng.integers(1, 30, n)
+    towers = strs(["A座", "B座", "C座", "", "", ""])
+    out = np.empty(n, dtype=STR)
+    for a in range(0, n, _BLOCK):  # the strings in blocks: four candidates per row
+        b = slice(a, a + _BLOCK)
+        unit = np.strings.zfill(room[b].astype(STR), 2)
+        office = join(towers[tower[b]], floor[b].astype(STR), unit)
+        office = np.where(suite[b], join(office, "室"), office)
+        in_park = join(park[0][b].astype(STR), "栋", park[1][b].astype(STR), "楼")
+        in_shop = join(shop[0][b].astype(STR), "楼", shop[1][b].astype(STR), "号铺")
+        at_home = join(home[0][b].astype(STR), "栋", home[1][b].astype(STR), unit)
+        k = kind[b]
+        chosen = np.where(k == "park", in_park, np.where(k == "commercial", in_shop, office))
+        out[b] = np.where(k == "residential", at_home, chosen)
+    return out
 
 
 def assign_premises(
@@ -73,7 +114,7 @@ def assign_premises(
     f.building = building_choice(rng, city, kind)
     where = rooms(rng, city, f.building, params.city.floors)
     # 集群注册: small companies (not shops, not licensed) hosted by a business centre.
-    hosts = np.flatnonzero(city.building_cluster)
+    hosts = cluster_hosts(city)
     small = ~individual & (f.licence == "") & (f.headcount < 10)
     clustered = small & (rng.random(n) < params.city.cluster.firm_share / max(small.mean(), 1e-9))
     if len(hosts):
@@ -97,8 +138,8 @@ def assign_premises(
         city.building_address[elsewhere], rooms(rng, city, elsewhere, params.city.floors)
     )
     f.operating_region[clustered] = city.place_code[city.building_place[elsewhere]]
-    f.address_after = f.address.copy()
-    f.region_after = f.region_code.copy()
+    f.address_after = np.full(n, "", dtype=STR)  # set where a firm moves
+    f.region_after = np.full(n, "", dtype=STR)
     f.district_after = f.district.copy()
 
 

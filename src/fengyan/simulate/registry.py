@@ -11,16 +11,19 @@ k" for every delivery month k.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fengyan.simulate.branches import Branches
-from fengyan.simulate.core import STR, Calendar, Ints, Strs, fmt_dates, join, strs
+from fengyan.simulate.core import STR, Calendar, Ints, Strs, fmt_dates, strs
 from fengyan.simulate.firms import NEVER, Firms
-from fengyan.simulate.ownership import Holdings, Posts
+from fengyan.simulate.ownership import ROLE_TEXTS, ROLES, Holdings, Posts
 from fengyan.simulate.persons import Persons
-from fengyan.simulate.records import Table
+from fengyan.simulate.records import Column, Table, fill, take, text
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,71 @@ def deliveries(cal: Calendar, every: int) -> list[Delivery]:
     return out
 
 
-def cut(columns: dict[str, np.ndarray], d: Delivery) -> np.ndarray:
-    """Rows of a versioned table to deliver in ``d``: the latest version per key in it."""
-    month = columns["_month"].astype(np.int64)
-    rows = np.flatnonzero((month >= d.first) & (month <= d.last))
-    if len(rows) == 0:
-        return rows
-    key = columns["_key"][rows].astype(str)
-    order = np.lexsort((month[rows], key))
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = key[order][1:] != key[order][:-1]
-    picked: np.ndarray = np.sort(rows[order[last]])
-    return picked
+class Versions:
+    """A versioned registry table: the month and record of every version, and the columns
+    of any versions on request (built a chunk at a time when a delivery is written)."""
+
+    def __init__(
+        self,
+        month: Ints,
+        key: Ints,
+        build: Callable[[Ints], dict[str, Column]],
+        names: list[str],
+    ) -> None:
+        self.month = np.asarray(month, dtype=np.int64)
+        self.key = np.asarray(key, dtype=np.int64)  # versions of one record share a key
+        self.build = build
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.month)
+
+    @classmethod
+    def of_table(cls, table: Table) -> Versions:
+        """Versions held in a table with ``_month`` and ``_key`` columns."""
+        src = table.source()
+        every = np.arange(len(src))
+        if not len(src):
+            return cls(every, every, lambda rows: {}, [])
+        hidden = src.take(every, ["_month", "_key"])
+        key = pc.dictionary_encode(hidden["_key"]).indices.to_numpy()
+        return cls(np.asarray(hidden["_month"]), key, lambda rows: src.take(rows), src.names)
+
+    def cut(self, d: Delivery) -> np.ndarray:
+        """Versions to deliver in ``d``: the latest version per record in it."""
+        rows = np.flatnonzero((self.month >= d.first) & (self.month <= d.last))
+        if len(rows) == 0:
+            return rows
+        key = self.key[rows]
+        order = np.lexsort((self.month[rows], key))
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = key[order][1:] != key[order][:-1]
+        picked: np.ndarray = np.sort(rows[order[last]])
+        return picked
+
+    def rows(self, picked: Ints) -> VersionRows:
+        """The versions ``picked`` as a source a writer reads a chunk at a time."""
+        return VersionRows(self, picked)
+
+
+class VersionRows:
+    """Some versions of a :class:`Versions` table, read a chunk at a time."""
+
+    def __init__(self, versions: Versions, picked: Ints) -> None:
+        self.versions, self.picked = versions, picked
+        self.names = versions.names
+
+    def __len__(self) -> int:
+        return len(self.picked)
+
+    def take(self, rows: Ints, names: Sequence[str] | None = None) -> dict[str, Column]:
+        """Columns ``names`` (default: all) of ``rows``."""
+        columns = self.versions.build(self.picked[rows])
+        return {k: columns[k] for k in (self.names if names is None else names)}
+
+
+def _names(build: Callable[[Ints], dict[str, Column]]) -> list[str]:
+    return list(build(np.zeros(0, dtype=np.int64)))
 
 
 def _version_day(cal: Calendar, month: Ints, salt: Ints) -> np.ndarray:
@@ -61,7 +117,7 @@ def _version_day(cal: Calendar, month: Ints, salt: Ints) -> np.ndarray:
     return day
 
 
-def enterprise_versions(cal: Calendar, f: Firms, persons: Persons) -> Table:
+def enterprise_versions(cal: Calendar, f: Firms, persons: Persons) -> Versions:
     """One version per firm at its founding and one per change inside the window."""
     idx_parts, month_parts = [np.arange(len(f))], [f.established_month]
     for m in (f.status_month, f.name_month, f.address_month, f.rep_month, f.capital_month):
@@ -70,189 +126,177 @@ def enterprise_versions(cal: Calendar, f: Firms, persons: Persons) -> Table:
         month_parts.append(m[hit])
     idx = np.concatenate(idx_parts)
     month = np.concatenate(month_parts)
-    pairs = np.unique(np.stack([idx, month]), axis=1)
-    idx, month = pairs[0], pairs[1]
-    st = f.state(idx, month)
-    founded = month == f.established_month[idx]
-    status_change = (month == f.status_month[idx]) & ~np.isnat(f.status_day[idx])
-    day = np.where(
-        founded,
-        f.established[idx],
-        np.where(status_change, f.status_day[idx], _version_day(cal, month, idx)),
-    )
-    rep = np.asarray(st["legal_rep"], dtype=np.int64)
-    table = Table("Enterprise")
-    table.extend(
-        {
-            "credit_code": f.credit_code[idx],
+    # Unique (firm, month) pairs in firm, then month order.
+    pair = np.unique(idx * (cal.months + 2 * NEVER) + (month + NEVER))
+    idx, month = pair // (cal.months + 2 * NEVER), pair % (cal.months + 2 * NEVER) - NEVER
+
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        i, m = idx[rows], month[rows]
+        st = f.state(i, m)
+        founded = m == f.established_month[i]
+        status_change = (m == f.status_month[i]) & ~np.isnat(f.status_day[i])
+        day = np.where(
+            founded,
+            f.established[i],
+            np.where(status_change, f.status_day[i], _version_day(cal, m, i)),
+        )
+        rep = np.asarray(st["legal_rep"], dtype=np.int64)
+        return {
+            "credit_code": f.texts("credit_code", i),
             "name": st["name"],
             "former_names": st["former_names"],
-            "legal_representative": persons.name[np.maximum(rep, 0)],
+            "legal_representative": persons.texts("name", np.maximum(rep, 0)),
             "registered_capital": np.asarray(st["capital"], dtype=np.float64),
-            "capital_currency": "人民币",
-            "paid_in_capital": f.paid_in[idx],
-            "established": f.established[idx],
+            "capital_currency": fill("人民币", len(i)),
+            "paid_in_capital": f.paid_in[i],
+            "established": f.established[i],
             "status": st["status"],
             "status_date": np.where(
-                st["status"] == f.status_before[idx], f.established[idx], st["status_day"]
+                st["status"] == f.status_before[i], f.established[i], st["status_day"]
             ),
-            "entity_form": f.entity_form[idx],
-            "business_scope": f.scope[idx],
-            "industry_code": f.industry_code[idx],
+            "entity_form": f.entity_form.arrow(i),
+            "business_scope": f.scope.arrow(i),
+            "industry_code": f.industry_code[i],
             "registered_address": st["address"],
             "region_code": st["region_code"],
-            "operating_address": f.operating_address[idx],
-            "operating_region_code": f.operating_region[idx],
-            "registration_authority": f.authority[idx],
+            "operating_address": f.operating_address[i],
+            "operating_region_code": f.operating_region[i],
+            "registration_authority": f.authority.arrow(i),
             "approved": day.astype("datetime64[D]"),
-            "_month": month,
-            "_key": f.credit_code[idx],
-            "_firm": idx,
         }
-    )
-    return table
+
+    return Versions(month, idx, build, _names(build))
 
 
 def person_versions(
     persons: Persons, posts: Posts, h: Holdings, f: Firms, dups: tuple[Ints, Strs, Strs]
-) -> Table:
+) -> Versions:
     """People appear in the register with their first post or shareholding."""
     first = np.full(len(persons), NEVER, dtype=np.int64)
     np.minimum.at(first, posts.holder, f.established_month[posts.firm])
     owners = ~h.owner_is_firm
     np.minimum.at(first, h.owner[owners], f.established_month[h.asset[owners]])
     who = np.flatnonzero(first < NEVER)
-    table = Table("Person")
-    table.extend(
-        _person_block(persons, who, persons.person_id[who], persons.id_number[who], first[who])
-    )
     dup, second_id, written = dups
-    dup_known = first[dup] < NEVER
-    table.extend(
-        _person_block(
-            persons, dup[dup_known], second_id[dup_known], written[dup_known], first[dup[dup_known]]
-        )
-    )
-    return table
+    known = first[dup] < NEVER
+    person = np.concatenate([who, dup[known]])
+    n_own = len(who)
+
+    listed_twice = np.flatnonzero(known)
+
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        p = person[rows]
+        ids, numbers = persons.person_id[p], persons.id_number[p]
+        twice = np.flatnonzero(rows >= n_own)  # the register's second record of a person
+        k = listed_twice[rows[twice] - n_own]
+        ids[twice], numbers[twice] = second_id[k], written[k]
+        return {
+            "person_id": ids,
+            "name": persons.name[p],
+            "id_number": numbers,
+            "phone": np.asarray(persons.phone[p], dtype=STR),
+            "nationality": persons.nationality[p],
+            "address": persons.address[p],
+            "region_code": persons.region_code[p],
+        }
+
+    every = np.arange(len(person))
+    return Versions(first[person], every, build, _names(build))
 
 
-def _person_block(
-    p: Persons, who: Ints, ids: Strs, numbers: Strs, month: Ints
-) -> dict[str, object]:
-    return {
-        "person_id": ids,
-        "name": p.name[who],
-        "id_number": numbers,
-        "phone": np.asarray(p.phone[who], dtype=STR),
-        "nationality": p.nationality[who],
-        "address": p.address[who],
-        "region_code": p.region_code[who],
-        "_month": month,
-        "_key": ids,
-        "_person": who,
-    }
-
-
-def officer_versions(cal: Calendar, posts: Posts, persons: Persons, f: Firms) -> Table:
+def officer_versions(cal: Calendar, posts: Posts, persons: Persons, f: Firms) -> Versions:
     """A post appears when it starts and again, with its end date, when it ends."""
-    table = Table("Officer")
-    ended = ~np.isnat(posts.end)
-    for rows, with_end in ((np.arange(len(posts.firm)), False), (np.flatnonzero(ended), True)):
-        firm = posts.firm[rows]
-        key = join(
-            f.credit_code[firm], "|", persons.person_id[posts.holder[rows]], "|", posts.role[rows]
-        )
-        table.extend(
-            {
-                "credit_code": f.credit_code[firm],
-                "officer_id": persons.person_id[posts.holder[rows]],
-                "officer_kind": "person",
-                "officer_name": persons.name[posts.holder[rows]],
-                "role": posts.role[rows],
-                "role_text": posts.role_text[rows],
-                "start_date": posts.start[rows],
-                "end_date": posts.end[rows]
-                if with_end
-                else np.full(len(rows), np.datetime64("NaT")),
-                "_month": cal.month_of(posts.end[rows])
-                if with_end
-                else cal.month_of(posts.start[rows]),
-                "_key": key,
-                "_person": posts.holder[rows],
-            }
-        )
-    return table
+    ended = np.flatnonzero(~np.isnat(posts.end))
+    post = np.concatenate([np.arange(len(posts.firm)), ended])
+    with_end = np.arange(len(post)) >= len(posts.firm)
+    month = np.where(with_end, cal.month_of(posts.end[post]), cal.month_of(posts.start[post]))
+    roles, role_texts = text(ROLES), text(ROLE_TEXTS)
+    # A post is known by firm, person and role (the person id is one per person).
+    key = (posts.firm[post] * len(persons) + posts.holder[post]) * len(ROLES) + posts.role[post]
+
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        i = post[rows]
+        holder = posts.holder[i]
+        return {
+            "credit_code": f.texts("credit_code", posts.firm[i]),
+            "officer_id": persons.texts("person_id", holder),
+            "officer_kind": fill("person", len(i)),
+            "officer_name": persons.texts("name", holder),
+            "role": take(roles, posts.role[i]),
+            "role_text": take(role_texts, posts.role_text[i]),
+            "start_date": posts.start[i],
+            "end_date": np.where(with_end[rows], posts.end[i], np.datetime64("NaT")),
+        }
+
+    return Versions(month, key, build, _names(build))
 
 
-def holding_versions(cal: Calendar, h: Holdings, persons: Persons, f: Firms) -> Table:
+def holding_versions(cal: Calendar, h: Holdings, persons: Persons, f: Firms) -> Versions:
     """Shareholdings as registered when they start."""
     firm_owner = h.owner_is_firm
-    owner_id = np.where(
-        firm_owner,
-        f.credit_code[np.where(firm_owner, h.owner, 0)],
-        persons.person_id[np.where(firm_owner, 0, h.owner)],
-    ).astype(STR)
-    owner_name = np.where(
-        firm_owner,
-        f.name[np.where(firm_owner, h.owner, 0)],
-        persons.name[np.where(firm_owner, 0, h.owner)],
-    ).astype(STR)
-    subscribed = np.round(f.capital[h.asset] * h.share / 100, 2)
-    table = Table("Shareholding")
-    table.extend(
-        {
-            "asset_credit_code": f.credit_code[h.asset],
-            "owner_id": owner_id,
-            "owner_kind": np.where(firm_owner, "enterprise", "person").astype(STR),
-            "owner_name": owner_name,
-            "share_percent": h.share,
-            "subscribed_amount": subscribed,
-            "paid_amount": np.round(f.paid_in[h.asset] * h.share / 100, 2),
-            "start_date": h.start,
-            "end_date": h.end,
-            "_month": cal.month_of(h.start),
-            "_key": join(f.credit_code[h.asset], "|", owner_id),
-            "_firm": h.asset,
-        }
-    )
-    return table
+    # Owners are firms (by credit code) or people (by person id): one key space.
+    owner_key = np.where(firm_owner, h.owner, len(f) + h.owner)
+    key = h.asset * (len(f) + len(persons)) + owner_key
 
-
-def branch_versions(cal: Calendar, b: Branches, f: Firms) -> Table:
-    """Branches appear when opened and again when closed (注销)."""
-    table = Table("Branch")
-    closed = np.flatnonzero(b.closed_month < cal.months)
-    for rows, status in ((np.arange(len(b)), "存续"), (closed, "注销")):
-        table.extend(
-            {
-                "parent_credit_code": f.credit_code[b.parent[rows]],
-                "branch_credit_code": b.credit_code[rows],
-                "branch_name": b.name[rows],
-                "address": b.address[rows],
-                "region_code": b.region_code[rows],
-                "established": b.established[rows],
-                "status": status,
-                "_month": b.established_month[rows] if status == "存续" else b.closed_month[rows],
-                "_key": b.credit_code[rows],
-            }
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        asset, owner, is_firm = h.asset[rows], h.owner[rows], firm_owner[rows]
+        person, firm = np.where(is_firm, 0, owner), owner[is_firm]
+        mask = pa.array(is_firm)
+        owner_id = pc.replace_with_mask(
+            persons.texts("person_id", person), mask, f.texts("credit_code", firm)
         )
-    return table
-
-
-def phone_versions(f: Firms) -> Table:
-    """The phone each firm registered (shells of one scheme share one)."""
-    table = Table("PhoneContact")
-    table.extend(
-        {
-            "credit_code": f.credit_code,
-            "phone": f.phone,
-            "role": "登记联系电话",
-            "first_seen": f.established,
-            "_month": f.established_month,
-            "_key": f.credit_code,
+        owner_name = pc.replace_with_mask(persons.texts("name", person), mask, text(f.name[firm]))
+        share = h.share[rows]
+        return {
+            "asset_credit_code": f.texts("credit_code", asset),
+            "owner_id": owner_id,
+            "owner_kind": np.where(is_firm, "enterprise", "person").astype(STR),
+            "owner_name": owner_name,
+            "share_percent": share,
+            "subscribed_amount": np.round(f.capital[asset] * share / 100, 2),
+            "paid_amount": np.round(f.paid_in[asset] * share / 100, 2),
+            "start_date": h.start[rows],
+            "end_date": h.end[rows],
         }
-    )
-    return table
+
+    return Versions(cal.month_of(h.start), key, build, _names(build))
+
+
+def branch_versions(cal: Calendar, b: Branches, f: Firms) -> Versions:
+    """Branches appear when opened and again when closed (注销)."""
+    closed = np.flatnonzero(b.closed_month < cal.months)
+    branch = np.concatenate([np.arange(len(b)), closed])
+    gone = np.arange(len(branch)) >= len(b)
+    month = np.where(gone, b.closed_month[branch], b.established_month[branch])
+
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        i = branch[rows]
+        return {
+            "parent_credit_code": f.texts("credit_code", b.parent[i]),
+            "branch_credit_code": b.credit_code[i],
+            "branch_name": b.name[i],
+            "address": b.address[i],
+            "region_code": b.region_code[i],
+            "established": b.established[i],
+            "status": np.where(gone[rows], "注销", "存续").astype(STR),
+        }
+
+    return Versions(month, branch, build, _names(build))
+
+
+def phone_versions(f: Firms) -> Versions:
+    """The phone each firm registered (shells of one scheme share one)."""
+
+    def build(rows: Ints) -> dict[str, np.ndarray]:
+        return {
+            "credit_code": f.texts("credit_code", rows),
+            "phone": f.phone[rows],
+            "role": fill("登记联系电话", len(rows)),
+            "first_seen": f.established[rows],
+        }
+
+    every = np.arange(len(f))
+    return Versions(f.established_month, every, build, _names(build))
 
 
 def dates(values: np.ndarray) -> Strs:
@@ -260,4 +304,4 @@ def dates(values: np.ndarray) -> Strs:
     return fmt_dates(values)
 
 
-__all__ = ["Delivery", "cut", "deliveries", "strs"]
+__all__ = ["Delivery", "Versions", "deliveries", "strs"]

@@ -8,17 +8,13 @@ import numpy as np
 
 from fengyan.simulate import texts
 from fengyan.simulate.core import Calendar
-from fengyan.simulate.eventkit import masked_person
+from fengyan.simulate.eventkit import MonthDays, masked_person
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme
 from fengyan.simulate.params import Params
 from fengyan.simulate.persons import Persons
 from fengyan.simulate.records import Table
-
-
-def _day(rng: np.random.Generator, cal: Calendar, m: int) -> str:
-    return str(cal.random_day(rng, np.array([m]))[0])
 
 
 def _case(city: City, district: int, year: int, kind: str, rng: np.random.Generator) -> str:
@@ -35,6 +31,7 @@ def civil_suits(
     persons: Persons,
     s: Scheme,
     out: dict[str, Table],
+    days: MonthDays,
 ) -> None:
     """Participants sue the core firm for their principal from the stress stage on."""
     t = params.schemes.typologies[s.typology]
@@ -74,8 +71,8 @@ def civil_suits(
             procedure="一审",
             cause=[cause],
             amount=amount,
-            filed_date=_day(rng, cal, filed),
-            judgment_date=_day(rng, cal, decided),
+            filed_date=days.draw(rng, filed),
+            judgment_date=days.draw(rng, decided),
             title=f"{plaintiff}与{f.name[s.core]}{cause}一审民事判决书",
             text=text,
             _scheme=s.id,
@@ -101,7 +98,7 @@ def civil_suits(
         if enf_month >= cal.months:
             continue
         e_case = _case(city, district, int(cal.label(enf_month)[:4]), "执", rng)
-        filing = _day(rng, cal, enf_month)
+        filing = days.draw(rng, enf_month)
         out["Enforcement"].add(
             case_number=e_case,
             court=court,
@@ -119,7 +116,7 @@ def civil_suits(
             _month=enf_month,
         )
         if rng.random() < 0.5:
-            rep = int(f.state(np.array([s.core]), enf_month)["legal_rep"][0])
+            rep = int(f.state(np.array([s.core]), enf_month, ("legal_rep",))["legal_rep"][0])
             out["DishonestDebtor"].add(
                 case_number=e_case,
                 court=court,
@@ -151,6 +148,7 @@ def criminal_judgment(
     persons: Persons,
     s: Scheme,
     out: dict[str, Table],
+    days: MonthDays,
 ) -> None:
     """The first-instance criminal judgment: the firm and its people convicted."""
     t = params.schemes.typologies[s.typology]
@@ -198,8 +196,8 @@ def criminal_judgment(
         cause=list(t.charges[:2]),
         amount=round(s.raised, -2),
         participant_count=s.victims,
-        filed_date=_day(rng, cal, max(s.police, 0)),
-        judgment_date=_day(rng, cal, s.judgment),
+        filed_date=days.draw(rng, max(s.police, 0)),
+        judgment_date=days.draw(rng, s.judgment),
         title=f"{f.name[s.core]}、{shown[0]}{t.charges[0]}一审刑事判决书",
         text=text,
         _scheme=s.id,

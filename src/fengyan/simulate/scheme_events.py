@@ -16,7 +16,7 @@ import numpy as np
 
 from fengyan.simulate import names, texts
 from fengyan.simulate.core import Calendar, Streams
-from fengyan.simulate.eventkit import masked_person
+from fengyan.simulate.eventkit import MonthDays, masked_person
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme
@@ -27,7 +27,13 @@ from fengyan.simulate.scheme_courts import civil_suits, criminal_judgment
 
 
 class _Writer:
-    """Per-scheme context: picks names, times and slot values."""
+    """Per-scheme context: picks names, times and slot values.
+
+    What does not change from one record to the next (the core firm's name, address and
+    code in a month, the day lists of each month, the weights of a choice) is computed
+    once per scheme or month; the random draws are the same, one by one, as drawing each
+    record from scratch.
+    """
 
     def __init__(
         self,
@@ -38,29 +44,51 @@ class _Writer:
         f: Firms,
         persons: Persons,
         s: Scheme,
+        days: MonthDays,
     ) -> None:
         self.rng, self.params, self.cal, self.city, self.f, self.s = rng, params, cal, city, f, s
         self.persons = persons
+        self.days = days
         self.t = params.schemes.typologies[s.typology]
         self.tpl = texts.templates()
-        self.victim_ids = [
-            f"GZ{int(x)}" for x in rng.integers(10_000_000, 99_999_999, max(10, s.victims))
-        ]
+        # Participants' complainant numbers (written out only when one complains).
+        self.victims = rng.integers(10_000_000, 99_999_999, max(10, s.victims)).tolist()
+        forms = params.events.mention.forms
+        self.forms = list(forms)
+        self.form_cdf = _cdf(np.array(list(forms.values())))
+        media = self.t.media
+        self.media = list(media)
+        self.media_cdf = _cdf(np.array(list(media.values())), sum(media.values()))
+        i = s.core
+        self.code = str(f.credit_code[i])
+        self.short = str(f.brand[i]) + str(f.word[i])
+        self.phone = str(f.phone[i])
+        self.region = str(f.region_code[i])
+        self.district = city.district_names[int(f.district[i])]
+        self.raised = s.raised
+        self.boss = masked_person(str(persons.name[s.controller]))
+        self._state: dict[int, tuple[str, str, str]] = {}
+        self._month: dict[int, str] = {}
+
+    def state(self, m: int) -> tuple[str, str, str]:
+        """The core firm's registered name, address and region code in month ``m``."""
+        got = self._state.get(m)
+        if got is None:
+            st = self.f.state(np.array([self.s.core]), m, ("name", "address", "region_code"))
+            got = (str(st["name"][0]), str(st["address"][0]), str(st["region_code"][0]))
+            self._state[m] = got
+        return got
 
     def when(self, m: int) -> str:
-        day = self.cal.random_day(self.rng, np.array([m]))[0]
+        day = self.days.draw(self.rng, m)
         return f"{day} {int(self.rng.integers(7, 23)):02d}:{int(self.rng.integers(0, 60)):02d}"
 
     def name(self, m: int) -> tuple[str, str]:
         """The core firm's name as a source writes it in month ``m``, and the form used."""
-        forms = self.params.events.mention.forms
-        keys = list(forms)
-        w = np.array(list(forms.values()))
-        form = keys[int(self.rng.choice(len(keys), p=w / w.sum()))]
-        i = self.s.core
-        full = str(self.f.state(np.array([i]), m)["name"][0])
+        form = self.forms[_pick(self.rng, self.form_cdf)]
+        full = self.state(m)[0]
         if form == "short":
-            return str(self.f.brand[i]) + str(self.f.word[i]), form
+            return self.short, form
         if form == "brand":
             return self.s.product, "product"
         if form == "typo":
@@ -69,14 +97,24 @@ class _Writer:
             return names.to_traditional(full), form
         return full, "full"
 
+    def medium(self) -> str:
+        """The medium of an ad, by the typology's media mix."""
+        return self.media[_pick(self.rng, self.media_cdf)]
+
     def promise(self, m: int) -> tuple[str, float]:
         raised = 1.25 if self.s.stage(m) == "stress" else 1.0  # 加息 under stress
         return texts.yield_phrase(self.rng, self.s.fmt, self.s.promised * raised)
 
+    def month_text(self, m: int) -> str:
+        got = self._month.get(m)
+        if got is None:
+            label = self.cal.label(m)
+            got = self._month[m] = f"{label[:4]}年{int(label[5:])}月"
+        return got
+
     def slots(self, m: int) -> dict[str, Any]:
         firm, form = self.name(m)
         phrase, annual = self.promise(m)
-        district = self.city.district_names[int(self.f.district[self.s.core])]
         tpl = self.tpl
         rng = self.rng
         return {
@@ -86,21 +124,33 @@ class _Writer:
             "yield": phrase,
             "product": self.s.product,
             "city": self.city.name,
-            "district": district,
+            "district": self.district,
             "promise": texts.choose(rng, tpl["promise"]),
             "gift": texts.choose(rng, tpl["gift"]),
             "ticket": texts.choose(rng, tpl["ticket"]),
-            "phone": str(self.f.phone[self.s.core]),
+            "phone": self.phone,
             "amount": texts.amount_phrase(rng, max(self.s.ticket * rng.uniform(0.3, 3), 1000)),
-            "total": texts.amount_phrase(rng, max(self.s.raised, 1e5)),
+            "total": texts.amount_phrase(rng, max(self.raised, 1e5)),
             "city_short": self.city.short,
             "n": str(max(2, int(self.s.victims * rng.uniform(0.05, 1.0)))),
-            "month": f"{self.cal.label(m)[:4]}年{int(self.cal.label(m)[5:])}月",
+            "month": self.month_text(m),
             "months": str(int(rng.integers(1, 4))),
             "charge": self.t.charges[0],
             "court": f"{self.city.name}中级人民法院",
-            "person": masked_person(str(self.persons.name[self.s.controller])),
+            "person": self.boss,
         }
+
+
+def _cdf(weights: np.ndarray, total: float | None = None) -> np.ndarray:
+    """The cumulative weights ``rng.choice(len(w), p=w / total)`` searches."""
+    cdf: np.ndarray = (weights / (weights.sum() if total is None else total)).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _pick(rng: np.random.Generator, cdf: np.ndarray) -> int:
+    """What ``rng.choice(len(cdf), p=…)`` draws: one uniform, searched in the cdf."""
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 def scheme_events(
@@ -114,8 +164,9 @@ def scheme_events(
     out: dict[str, Table],
 ) -> None:
     """Add every scheme's events to ``out``."""
+    days = MonthDays(cal)
     for s in schemes:
-        w = _Writer(streams.get(f"scheme.{s.id}"), params, cal, city, f, persons, s)
+        w = _Writer(streams.get(f"scheme.{s.id}"), params, cal, city, f, persons, s, days)
         for m in range(max(0, s.launch), cal.months):
             stage = s.stage(m)
             rates = params.events.scheme_rates.get(stage, {})
@@ -138,7 +189,7 @@ def scheme_events(
 
 def _base(w: _Writer, m: int, stage: str) -> dict[str, Any]:
     return {
-        "_firm": str(w.f.credit_code[w.s.core]),
+        "_firm": w.code,
         "_scheme": w.s.id,
         "_stage": stage,
         "_month": m,
@@ -149,16 +200,11 @@ def _base(w: _Writer, m: int, stage: str) -> dict[str, Any]:
 def _ad(w: _Writer, m: int, out: dict[str, Table]) -> None:
     sl = w.slots(m)
     options = w.tpl["ad"]["typology"].get(w.s.typology, []) + w.tpl["ad"]["generic"]
-    media = list(w.t.media)
-    medium = media[
-        int(
-            w.rng.choice(len(media), p=np.array(list(w.t.media.values())) / sum(w.t.media.values()))
-        )
-    ]
+    medium = w.medium()
     outlets = w.tpl["media_outlets"].get(medium, ["其他"])
     share = w.params.events.mention.credit_code_share.get("Advertisement", 0.3)
     out["Advertisement"].add(
-        credit_code=str(w.f.credit_code[w.s.core]) if w.rng.random() < share * 0.5 else None,
+        credit_code=w.code if w.rng.random() < share * 0.5 else None,
         enterprise_name=sl["firm"],
         medium=medium,
         outlet=texts.choose(w.rng, outlets),
@@ -166,7 +212,7 @@ def _ad(w: _Writer, m: int, out: dict[str, Table]) -> None:
         title=w.s.product,
         text=texts.fill(texts.choose(w.rng, options), **sl),
         impressions=int(w.rng.integers(1000, 500000)),
-        region_code=str(w.f.region_code[w.s.core]),
+        region_code=w.region,
         _written=sl["_form"],
         _promised=sl["_promised"],
         **_base(w, m, w.s.stage(m)),
@@ -221,7 +267,7 @@ def _post(w: _Writer, m: int, out: dict[str, Table]) -> None:
     job = texts.choose(w.rng, w.t.jobs)
     salary = texts.salary_phrase(w.rng, low, high)
     out["RecruitmentPost"].add(
-        credit_code=str(w.f.credit_code[w.s.core]) if w.rng.random() < 0.5 else None,
+        credit_code=w.code if w.rng.random() < 0.5 else None,
         enterprise_name=sl["firm"],
         platform=texts.choose(w.rng, w.tpl["platforms"]),
         posted_at=w.when(m)[:10],
@@ -236,8 +282,8 @@ def _post(w: _Writer, m: int, out: dict[str, Table]) -> None:
             **{k: v for k, v in sl.items() if k != "salary"},
         ),
         city=w.city.name,
-        work_address=str(w.f.state(np.array([w.s.core]), m)["address"][0]),
-        region_code=str(w.f.state(np.array([w.s.core]), m)["region_code"][0]),
+        work_address=w.state(m)[1],
+        region_code=w.state(m)[2],
         _written=sl["_form"],
         **_base(w, m, w.s.stage(m)),
     )
@@ -261,10 +307,10 @@ def _complaint(w: _Writer, m: int, out: dict[str, Table]) -> None:
         complaint_type="举报" if key == "early" else texts.choose(w.rng, ["投诉", "信访", "举报"]),
         channel=channel,
         received_at=w.when(m),
-        credit_code=str(w.f.credit_code[w.s.core]) if w.rng.random() < share else None,
+        credit_code=w.code if w.rng.random() < share else None,
         enterprise_name=sl["firm"] if w.rng.random() < 0.8 else None,
         platform_name=w.s.product,
-        complainant_id=w.victim_ids[int(w.rng.integers(0, len(w.victim_ids)))],
+        complainant_id=f"GZ{w.victims[int(w.rng.integers(0, len(w.victims)))]}",
         anonymous="是" if w.rng.random() < 0.15 else "否",
         category=w.t.category,
         amount=round(
@@ -273,7 +319,7 @@ def _complaint(w: _Writer, m: int, out: dict[str, Table]) -> None:
         people_count=int(w.rng.integers(5, 60)) if many else 1,
         title=f"关于{sl['firm']}的{'集体' if many else ''}投诉",
         text=texts.fill(texts.choose(w.rng, c[key]), **sl),
-        region_code=str(w.f.state(np.array([w.s.core]), m)["region_code"][0]),
+        region_code=w.state(m)[2],
         _written=sl["_form"],
         **_base(w, m, stage),
     )
@@ -300,6 +346,6 @@ _EMIT = {"ads": _ad, "articles": _article, "posts": _post, "complaints": _compla
 
 def _lawsuits(w: _Writer, out: dict[str, Table]) -> None:
     """Investors' civil suits under stress and after; the criminal judgment, when in time."""
-    civil_suits(w.rng, w.params, w.cal, w.city, w.f, w.persons, w.s, out)
+    civil_suits(w.rng, w.params, w.cal, w.city, w.f, w.persons, w.s, out, w.days)
     if w.s.judgment < w.cal.months:
-        criminal_judgment(w.rng, w.params, w.cal, w.city, w.f, w.persons, w.s, out)
+        criminal_judgment(w.rng, w.params, w.cal, w.city, w.f, w.persons, w.s, out, w.days)

@@ -28,10 +28,17 @@ from fengyan.simulate.firms import (
 )
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme, plan
-from fengyan.simulate.ownership import Holdings, Posts, draw_people
+from fengyan.simulate.ownership import (
+    ROLE_TEXTS,
+    ROLES,
+    Holdings,
+    Posts,
+    draw_people,
+    role_codes,
+)
 from fengyan.simulate.params import Params
 from fengyan.simulate.persons import Persons
-from fengyan.simulate.premises import building_choice, relocations, rooms
+from fengyan.simulate.premises import building_choice, cluster_hosts, relocations, rooms
 
 _SHELL_WORDS = (
     "商务咨询",
@@ -204,7 +211,7 @@ def _shell(
     f.paid_in[i] = np.nan
     f.headcount[i] = int(rng.integers(0, 3))
     # Shells sit in the core's building (often the same floor) or at a business centre.
-    hosts = np.flatnonzero(city.building_cluster)
+    hosts = cluster_hosts(city)
     f.building[i] = (
         f.building[s.core] if rng.random() < 0.6 or not len(hosts) else int(rng.choice(hosts))
     )
@@ -354,8 +361,8 @@ def _rewrite_rows(
     )
     posts.firm = np.concatenate([posts.firm[keep], np.asarray(p[0], dtype=np.int64)])
     posts.holder = np.concatenate([posts.holder[keep], np.asarray(p[1], dtype=np.int64)])
-    posts.role = np.concatenate([posts.role[keep], strs(list(p[2]))])
-    posts.role_text = np.concatenate([posts.role_text[keep], strs(list(p[3]))])
+    posts.role = np.concatenate([posts.role[keep], role_codes(list(p[2]), ROLES)])
+    posts.role_text = np.concatenate([posts.role_text[keep], role_codes(list(p[3]), ROLE_TEXTS)])
     posts.start = np.concatenate([posts.start[keep], start])
     posts.end = np.concatenate([posts.end[keep], end.astype("datetime64[D]")])
     keep = ~np.isin(holdings.asset, rewired)

@@ -13,35 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import yaml
 
 from fengyan.schema import Schema, load_schema
-from fengyan.simulate import agencies, finance, monthly, registry
+from fengyan.simulate import agencies, monthly, registry, truth
 from fengyan.simulate.branches import generate_branches
 from fengyan.simulate.core import STR, Calendar, Streams, join
 from fengyan.simulate.enterprises import generate_firms, lawful_changes
-from fengyan.simulate.events import background
 from fengyan.simulate.geography import build_city
 from fengyan.simulate.ids import assign_ids
 from fengyan.simulate.names import name_data
 from fengyan.simulate.ownership import assign_posts, controllers, corporate_owners
 from fengyan.simulate.params import Params
 from fengyan.simulate.persons import generate_persons, registry_duplicates
-from fengyan.simulate.records import Table
-from fengyan.simulate.scheme_events import scheme_events
+from fengyan.simulate.records import Source
 from fengyan.simulate.schemes import build_schemes
 from fengyan.simulate.world import World, write_truth
-from fengyan.simulate.writers import FileSpec, prepare, write
+from fengyan.simulate.writers import FileSpec, write
 
-EVENT_TYPES = (
-    "Article",
-    "Advertisement",
-    "Complaint",
-    "RecruitmentPost",
-    "Judgment",
-    "Enforcement",
-    "DishonestDebtor",
-)
 REGISTRY_TYPES = (
     "Enterprise",
     "Person",
@@ -95,15 +85,6 @@ def build_world(params: Params, seed: int, progress: Callable[[str], None] | Non
     branches = generate_branches(streams.get("branches"), params, cal, city, firms, schemes)
     used = np.unique(np.concatenate([posts.holder, holdings.owner[~holdings.owner_is_firm]]))
     dups = registry_duplicates(streams.get("dups"), persons, used, params.persons)
-    say("events")
-    events = {k: Table(k) for k in EVENT_TYPES}
-    background(streams, params, cal, city, firms, persons, events)
-    scheme_events(streams, params, cal, city, firms, persons, schemes, events)
-    events["Advertisement"].extend(
-        finance.lawful_finance_ads(
-            streams.get("finance.ads"), params, cal, city, firms
-        ).to_columns()
-    )
     return World(
         params,
         seed,
@@ -118,7 +99,7 @@ def build_world(params: Params, seed: int, progress: Callable[[str], None] | Non
         dups,
         controller,
         via,
-        events,
+        None,
         monthly.monitored(streams.get("watch"), params, firms),
         streams,
     )
@@ -152,6 +133,19 @@ def simulate(
     out: Path, params: Params, seed: int, progress: Callable[[str], None] | None = None
 ) -> SimulationResult:
     """Generate the world and write it to ``out`` (replacing what a previous run wrote there)."""
+    # Arrow's own allocator keeps freed memory for Arrow alone; the simulator alternates
+    # numpy and Arrow work, and sharing one heap lowers a large city's peak by a sixth.
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        return _simulate(out, params, seed, progress)
+    finally:
+        pa.set_memory_pool(pool)
+
+
+def _simulate(
+    out: Path, params: Params, seed: int, progress: Callable[[str], None] | None
+) -> SimulationResult:
     say = progress or (lambda _: None)
     schema = load_schema()
     world = build_world(params, seed, progress)
@@ -179,42 +173,33 @@ def simulate(
     versions = world.registry_versions()
     for d in deliveries:
         for kind in REGISTRY_TYPES:
-            columns = versions[kind]
-            rows = registry.cut(columns, d)
+            rows = versions[kind].cut(d)
             if len(rows):
                 spec = agencies.registry_spec(kind, d.label, d.as_of, schema)
-                _emit(out, schema, spec, {k: v[rows] for k, v in columns.items()}, world, result)
+                _emit(out, schema, spec, versions[kind].rows(rows), world, result)
         if d.last < 0:
             continue
         say(f"records {d.label}")
-        for kind, table in world.periodic(d.first, d.last).items():
-            columns = table.to_columns()
-            if columns and len(next(iter(columns.values()))):
-                _emit(
-                    out,
-                    schema,
-                    agencies.periodic_spec(kind, d.label, d.as_of, schema),
-                    columns,
-                    world,
-                    result,
-                )
+        for kind, make in world.periodic(d.first, d.last).items():
+            source = make().source()
+            if len(source):
+                spec = agencies.periodic_spec(kind, d.label, d.as_of, schema)
+                _emit(out, schema, spec, source, world, result)
+    del versions
+    world.registry_written()
     say("events")
     end = str(cal.end)
-    filings = finance.filings(
-        world.streams.get("finance.filings"), params, cal, world.city, world.firms
-    )
-    tables = {**world.events, "RegulatoryFiling": filings}
-    mentions = []
-    for kind in agencies.EVENT_FILES:
-        columns = assign_ids(kind, tables[kind].to_columns())
-        if not columns or not len(next(iter(columns.values()))):
-            continue
-        spec = agencies.event_spec(kind, end)
-        _emit(out, schema, spec, columns, world, result)
-        mentions.append((spec.path, kind, columns))
+    with truth.CsvFile(out / "ground_truth" / "mentions.csv", MENTION_HEADER) as mentions:
+        for kind in agencies.EVENT_FILES:
+            records = assign_ids(kind, world.event_table(kind).source())
+            if not len(records):
+                continue
+            spec = agencies.event_spec(kind, end)
+            _emit(out, schema, spec, records, world, result)
+            _mentions(mentions, spec.path, kind, records)
     _manifest(out, result.files)
     say("ground truth")
-    write_truth(out / "ground_truth", world, result.files, mentions)
+    write_truth(out / "ground_truth", world, result.files)
     result.counts = {
         "enterprises": len(world.firms),
         "persons": len(world.persons),
@@ -223,18 +208,51 @@ def simulate(
     return result
 
 
+MENTION_HEADER = (
+    "file",
+    "type",
+    "record_id",
+    "true_credit_code",
+    "written_as",
+    "kind",
+    "scheme_id",
+    "stage",
+    "promised_annual_rate",
+)
+_ID_FIELD = {
+    "Article": "article_id",
+    "Advertisement": "ad_id",
+    "Complaint": "complaint_id",
+    "RecruitmentPost": "post_id",
+    "Judgment": "judgment_id",
+    "Enforcement": "enforcement_id",
+    "DishonestDebtor": "dishonest_id",
+    "RegulatoryFiling": "filing_id",
+}
+
+
+def _mentions(out: truth.CsvFile, path: str, kind: str, source: Source) -> None:
+    """ground_truth/mentions.csv rows of one event file: what each record really is about."""
+    hidden = [_ID_FIELD[kind], "_firm", "_written", "_kind", "_scheme", "_stage", "_promised"]
+    n = len(source)
+    for a in range(0, n, 200_000):
+        rows = np.arange(a, min(n, a + 200_000))
+        cols = source.take(rows, hidden)
+        fixed = [np.full(len(rows), path, dtype=STR), np.full(len(rows), kind, dtype=STR)]
+        out.write(fixed + [cols[k] for k in hidden])
+
+
 def _emit(
     out: Path,
     schema: Schema,
     spec: FileSpec,
-    columns: dict[str, np.ndarray],
+    source: Source,
     world: World,
     result: SimulationResult,
 ) -> None:
     entity = schema.get(spec.type)
-    rows = prepare(entity, spec, columns)
     rng = world.streams.get(f"dirty.{spec.path}")
-    write(out, entity, spec, rows, rng, world.params.dirty)
+    write(out, entity, spec, source, rng, world.params.dirty)
     result.files.append(spec)
 
 

@@ -19,11 +19,17 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import numpy as np
 import yaml
+
+from fengyan.simulate.cells import csv_lines, csv_row, plain_text
+
+_CHUNK = 200_000
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -37,6 +43,46 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
             w.writerow(["" if v is None else v for v in row])
             n += 1
     return n
+
+
+def write_columns(path: Path, columns: Mapping[str, np.ndarray]) -> int:
+    """A UTF-8 CSV from columns (headers = keys); returns the number of rows written."""
+    with CsvFile(path, list(columns)) as out:
+        out.write(list(columns.values()))
+        return out.rows
+
+
+class CsvFile:
+    """A UTF-8 CSV written a block of columns at a time, as :func:`write_csv` writes rows."""
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(path, "wb")  # noqa: SIM115 (closed by close() / the context manager)
+        self.fh.write(csv_row(list(header), "\n").encode("utf-8"))
+        self.rows = 0
+
+    def write(self, columns: Sequence[np.ndarray]) -> None:
+        """Append the rows of equal-length ``columns`` (values written as ``csv`` would)."""
+        n = len(columns[0]) if columns else 0
+        for a in range(0, n, _CHUNK):
+            texts = [plain_text(c[a : a + _CHUNK]) for c in columns]
+            self.fh.write(csv_lines(texts, "\n").data)
+        self.rows += n
+
+    def close(self) -> None:
+        """Close the file."""
+        self.fh.close()
+
+    def __enter__(self) -> CsvFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

@@ -9,9 +9,12 @@ illustrative prefixes per country; they are not geolocation-accurate.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 
 from fengyan.simulate.core import Calendar, Streams, weighted
+from fengyan.simulate.eventkit import MonthDays
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme
@@ -171,6 +174,7 @@ def web_presence(
     """Sites and apps as versions: seen at each delivery while alive, then unreachable."""
     rng = streams.get("web")
     table = Table("WebPresence")
+    days = MonthDays(cal)
     lawful = np.flatnonzero(
         (f.scheme < 0) & (rng.random(len(f)) < params.web.lawful_site_share * (1 + f.finance_like))
     )
@@ -193,6 +197,7 @@ def web_presence(
             int(f.status_month[i]),
             0,
             ".com" if rng.random() < 0.6 else ".cn",
+            days,
         )
     for s in schemes:
         t = params.schemes.typologies[s.typology]
@@ -228,6 +233,7 @@ def web_presence(
                 s.collapse,
                 every,
                 str(rng.choice([".com", ".cn", ".vip", ".top", ".net", ".io"])),
+                days,
                 downloads=int(s.victims * rng.uniform(2, 20)),
                 icp_missing=rng.random() < 0.4,
             )
@@ -249,6 +255,7 @@ def _site(
     dies: int,
     every: int,
     tld: str,
+    days: MonthDays,
     downloads: int | None = None,
     icp_missing: bool = False,
 ) -> None:
@@ -263,16 +270,18 @@ def _site(
     serial = int(rng.integers(10_000_000, 99_999_999))
     icp = None if icp_missing else f"{city.abbr}ICP备{serial}号-{'1A' if kind == 'app' else '1'}"
     born = max(born, int(f.established_month[i]))
-    registered = cal.month_start(born) - np.timedelta64(int(rng.integers(5, 200)), "D")
+    back = timedelta(days=int(rng.integers(5, 200)))
+    registered = date.fromisoformat(days.start(born)) - back
     crawls = range(every - 1, cal.months, every) if every else range(0)
     marks = sorted({born, *[m for m in crawls if born <= m < min(dies, cal.months)]})
     if dies < cal.months and dies >= born:
         marks.append(dies)
     platform = _PLATFORMS[kind][int(rng.integers(0, len(_PLATFORMS[kind])))]
     ips = [_ip(rng, c) for c in countries]
+    first_seen = days.start(max(born, -600))
     for m in marks:
         alive = m < dies
-        seen = str(cal.month_end(min(m, cal.months - 1)))
+        seen = days.end(min(m, cal.months - 1))
         table.add(
             credit_code=str(f.credit_code[i]),
             kind=kind,
@@ -286,10 +295,10 @@ def _site(
             icp_subject_name=subject if icp else None,
             server_ip=ips if kind in ("website", "app") else None,
             server_country=countries if kind in ("website", "app") else None,
-            domain_registered=str(registered) if kind == "website" else None,
+            domain_registered=registered.isoformat() if kind == "website" else None,
             downloads=downloads,
             reachable="是" if alive else "否",
-            first_seen=str(cal.month_start(max(born, -600))),
+            first_seen=first_seen,
             last_seen=seen,
             _month=m,
             _key=f"{f.credit_code[i]}|{kind}|{identifier}",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,44 @@ import numpy as np
 
 from fengyan.simulate import finance, monthly, registry, truth
 from fengyan.simulate.branches import Branches
-from fengyan.simulate.core import Calendar, Ints, Streams, Strs
+from fengyan.simulate.core import STR, Calendar, Ints, Streams, Strs, fmt_dates, strs
+from fengyan.simulate.events import background
 from fengyan.simulate.firms import Firms
 from fengyan.simulate.geography import City
 from fengyan.simulate.lifecycle import Scheme
 from fengyan.simulate.ownership import Holdings, Posts
 from fengyan.simulate.params import Params
 from fengyan.simulate.persons import Persons
-from fengyan.simulate.records import Table
+from fengyan.simulate.records import ArrowCopies, Table
+from fengyan.simulate.scheme_events import scheme_events
 from fengyan.simulate.web import web_presence
 from fengyan.simulate.writers import FileSpec
+
+# Firm columns read only when the register is written (see World.registry_written).
+REGISTRY_ONLY = (
+    "entity_form",
+    "scope",
+    "authority",
+    "operating_address",
+    "operating_region",
+    "paid_in",
+    "status_before",
+    "status_after",
+    "status_day",
+    "capital_after",
+    "capital_month",
+    "district_after",
+    "form",
+)
+EVENT_TYPES = (
+    "Article",
+    "Advertisement",
+    "Complaint",
+    "RecruitmentPost",
+    "Judgment",
+    "Enforcement",
+    "DishonestDebtor",
+)
 
 
 @dataclass
@@ -39,59 +68,94 @@ class World:
     dups: tuple[Ints, Strs, Strs]
     controller: Ints
     via: Strs
-    events: dict[str, Table]
+    events: dict[str, Table] | None  # the schemes' records, made when first written
     watched: np.ndarray
     streams: Streams
 
-    def registry_versions(self) -> dict[str, dict[str, np.ndarray]]:
+    pending: dict[str, Table] = field(default_factory=dict)  # lawsuits bring three kinds
+
+    def registry_versions(self) -> dict[str, registry.Versions]:
         """Versioned registry-like tables, ready to be cut into deliveries."""
         cal, f, p = self.cal, self.firms, self.persons
-        tables = {
+        return {
             "Enterprise": registry.enterprise_versions(cal, f, p),
             "Person": registry.person_versions(p, self.posts, self.holdings, f, self.dups),
             "Officer": registry.officer_versions(cal, self.posts, p, f),
             "Shareholding": registry.holding_versions(cal, self.holdings, p, f),
             "Branch": registry.branch_versions(cal, self.branches, f),
             "PhoneContact": registry.phone_versions(f),
-            "Licence": finance.licences(
-                self.streams.get("finance.licences"), self.params, cal, self.city, f
+            "Licence": registry.Versions.of_table(
+                finance.licences(
+                    self.streams.get("finance.licences"), self.params, cal, self.city, f
+                )
             ),
-            "WebPresence": web_presence(
-                self.streams,
-                self.params,
-                cal,
-                self.city,
-                f,
-                p,
-                self.schemes,
-                self.params.calendar.delivery_months,
+            "WebPresence": registry.Versions.of_table(
+                web_presence(
+                    self.streams,
+                    self.params,
+                    cal,
+                    self.city,
+                    f,
+                    p,
+                    self.schemes,
+                    self.params.calendar.delivery_months,
+                )
             ),
         }
-        return {k: v.to_columns() for k, v in tables.items()}
 
-    def periodic(self, first: int, last: int) -> dict[str, Table]:
-        """Tax, social-security and bank records of months ``first..last``."""
-        s, cal, city, f = self.streams, self.cal, self.city, self.firms
+    def periodic(self, first: int, last: int) -> dict[str, Callable[[], Table]]:
+        """Tax, social-security and bank records of months ``first..last`` (each made when
+        called, so only one type's records are in memory at a time)."""
+        s, cal, city, f, schemes = self.streams, self.cal, self.city, self.firms, self.schemes
         return {
-            "TaxRecord": monthly.tax(s, cal, city, f, self.schemes, first, last),
-            "SocialSecurityRecord": monthly.social_security(
-                s, cal, city, f, self.schemes, first, last
+            "TaxRecord": lambda: monthly.tax(s, cal, city, f, schemes, first, last),
+            "SocialSecurityRecord": lambda: monthly.social_security(
+                s, cal, city, f, schemes, first, last
             ),
-            "FundFlowSummary": monthly.fund_flows(
-                s, self.params, cal, f, self.schemes, self.watched, first, last
+            "FundFlowSummary": lambda: monthly.fund_flows(
+                s, self.params, cal, f, schemes, self.watched, first, last
             ),
         }
+
+    def registry_written(self) -> None:
+        """Forget what only the register needed (officer posts, shareholdings, the firm
+        columns no event or ground-truth file reads), so a large city's event files — the
+        most memory-hungry step — are made with that memory free again."""
+        self.posts = Posts(*(np.zeros(0, dtype=v.dtype) for v in vars(self.posts).values()))
+        h = self.holdings
+        self.holdings = Holdings(*(np.zeros(0, dtype=v.dtype) for v in vars(h).values()))
+        self.firms.forget(REGISTRY_ONLY)
+        self.persons.arrow = ArrowCopies()
+
+    def event_table(self, kind: str) -> Table:
+        """Every record of an event type: the schemes' first, then lawful firms' (made
+        now, so only one type's records are in memory at a time)."""
+        s, params, cal, city, f = self.streams, self.params, self.cal, self.city, self.firms
+        if kind == "RegulatoryFiling":
+            return finance.filings(s.get("finance.filings"), params, cal, city, f)
+        if self.events is None:  # made with the first type that needs them
+            self.events = {k: Table(k) for k in EVENT_TYPES}
+            scheme_events(s, params, cal, city, f, self.persons, self.schemes, self.events)
+        table = self.events.pop(kind)
+        if kind not in self.pending:
+            self.pending.update(background(s, params, cal, city, f, self.persons, kind))
+        for block in self.pending.pop(kind).blocks:
+            table.extend(block)
+        if kind == "Advertisement":
+            table.extend(
+                finance.lawful_finance_ads(s.get("finance.ads"), params, cal, city, f).to_columns()
+            )
+        return table
 
 
 def write_truth(
     folder: Path,
     w: World,
     files: list[FileSpec],
-    mentions: list[tuple[str, str, dict[str, np.ndarray]]],
 ) -> None:
-    """Every ground-truth file (see :mod:`.truth`)."""
+    """Every ground-truth file except mentions.csv (see :mod:`.truth`), which is written
+    with the events."""
     cal, f = w.cal, w.firms
-    typ = {s.id: s.typology for s in w.schemes}
     label = cal.label
     truth.write_csv(
         folder / "schemes.csv",
@@ -164,75 +228,41 @@ def write_truth(
             for m in range(max(s.setup, 0), min(s.collapse + 1, cal.months))
         ),
     )
-    bad = set(np.asarray(f.extra.get("bad_news", np.zeros(0, dtype=np.int64))).tolist())
-    scheme_buildings = {int(f.building[s.core]) for s in w.schemes}
-    clustered = np.asarray(f.extra["clustered"])
-    truth.write_csv(
+    bad = np.asarray(f.extra.get("bad_news", np.zeros(0, dtype=np.int64)))
+    scheme_buildings = np.asarray([int(f.building[s.core]) for s in w.schemes], dtype=np.int64)
+    typology = strs([s.typology for s in w.schemes] + [""])  # scheme -1 → ""
+    truth.write_columns(
         folder / "firms.csv",
-        [
-            "credit_code",
-            "name",
-            "role",
-            "scheme_id",
-            "typology",
-            "finance_like",
-            "licence",
-            "industry_code",
-            "region_code",
-            "established",
-            "group_id",
-            "controller_uid",
-            "controller_via",
-            "bad_news_only",
-            "shares_building_with_scheme",
-            "cluster_address",
-        ],
-        (
-            [
-                f.credit_code[i],
-                f.name[i],
-                f.role[i],
-                int(f.scheme[i]) if f.scheme[i] >= 0 else "",
-                typ.get(int(f.scheme[i]), ""),
-                bool(f.finance_like[i]),
-                f.licence[i],
-                f.industry_code[i],
-                f.region_code[i],
-                str(f.established[i]),
-                int(f.group[i]) if f.group[i] >= 0 else "",
-                int(w.controller[i]) if w.controller[i] >= 0 else "",
-                w.via[i],
-                i in bad,
-                f.scheme[i] < 0 and int(f.building[i]) in scheme_buildings,
-                bool(clustered[i]),
-            ]
-            for i in range(len(f))
-        ),
+        {
+            "credit_code": f.credit_code,
+            "name": f.name,
+            "role": f.role,
+            "scheme_id": _ids(f.scheme),
+            "typology": typology[f.scheme],
+            "finance_like": f.finance_like,
+            "licence": f.licence,
+            "industry_code": f.industry_code,
+            "region_code": f.region_code,
+            "established": fmt_dates(f.established),
+            "group_id": _ids(f.group),
+            "controller_uid": _ids(w.controller),
+            "controller_via": w.via,
+            "bad_news_only": np.isin(np.arange(len(f)), bad),
+            "shares_building_with_scheme": (f.scheme < 0) & np.isin(f.building, scheme_buildings),
+            "cluster_address": np.asarray(f.extra["clustered"], dtype=bool),
+        },
     )
     dup, second, written = w.dups
     p = w.persons
-    truth.write_csv(
+    truth.write_columns(
         folder / "person_ids.csv",
-        ["person_id", "uid", "name", "id_number_written", "duplicate"],
-        [
-            *([p.person_id[i], i, p.name[i], p.id_number[i], False] for i in range(len(p))),
-            *([second[k], int(dup[k]), p.name[dup[k]], written[k], True] for k in range(len(dup))),
-        ],
-    )
-    truth.write_csv(
-        folder / "mentions.csv",
-        [
-            "file",
-            "type",
-            "record_id",
-            "true_credit_code",
-            "written_as",
-            "kind",
-            "scheme_id",
-            "stage",
-            "promised_annual_rate",
-        ],
-        _mention_rows(mentions),
+        {
+            "person_id": np.concatenate([p.person_id, second]),
+            "uid": np.concatenate([np.arange(len(p)), dup]),
+            "name": np.concatenate([p.name, p.name[dup]]),
+            "id_number_written": np.concatenate([p.id_number, written]),
+            "duplicate": np.arange(len(p) + len(dup)) >= len(p),
+        },
     )
     truth.write_csv(
         folder / "dirty_records.csv",
@@ -287,26 +317,6 @@ def _money(s: Scheme, m: int) -> list[Any]:
     return [new, round(inflow), round(payout)]
 
 
-def _mention_rows(mentions: list[tuple[str, str, dict[str, np.ndarray]]]) -> Any:
-    id_field = {
-        "Article": "article_id",
-        "Advertisement": "ad_id",
-        "Complaint": "complaint_id",
-        "RecruitmentPost": "post_id",
-        "Judgment": "judgment_id",
-        "Enforcement": "enforcement_id",
-        "DishonestDebtor": "dishonest_id",
-        "RegulatoryFiling": "filing_id",
-    }
-    for path, kind, cols in mentions:
-        if not cols:
-            continue
-        n = len(cols[id_field[kind]])
-        blank = np.full(n, None, dtype=object)
-        firm, form, how, sid, stage, rate = (
-            cols.get(k, blank)
-            for k in ("_firm", "_written", "_kind", "_scheme", "_stage", "_promised")
-        )
-        ids = cols[id_field[kind]]
-        for i in range(n):
-            yield [path, kind, ids[i], firm[i], form[i], how[i], sid[i], stage[i], rate[i]]
+def _ids(values: Ints) -> Strs:
+    """Non-negative ids as text, "" for -1 (none)."""
+    return np.where(values >= 0, values.astype(STR), "").astype(STR)

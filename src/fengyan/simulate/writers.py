@@ -3,27 +3,38 @@ mapping file, UTF-8 CSV, JSON Lines or an Excel workbook.
 
 Output is byte-for-byte deterministic: rows in a fixed order, no timestamps, fixed
 workbook properties. Dirty rows are added here (:mod:`.dirty`) so their row numbers are
-the ones ingest will report.
+the ones ingest will report. Files are written a chunk of rows at a time, each chunk
+formatted a column at a time (:mod:`.cells`), so memory stays flat however large the city.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
+import pyarrow as pa
 import yaml
 
 from fengyan.schema import EntityType, FieldType
-from fengyan.simulate.dirty import DirtyRow, inject
+from fengyan.simulate.cells import (
+    Cells,
+    cell,
+    csv_lines,
+    csv_row,
+    csv_text,
+    json_lines,
+    json_text,
+    prepare,
+)
+from fengyan.simulate.dirty import DirtyRow, Plan, apply_noise, fullwidth, plan
 from fengyan.simulate.params import DirtyParams
+from fengyan.simulate.records import Source, digits_text
 
-_NUMERIC = (FieldType.MONEY, FieldType.NUMBER, FieldType.PERCENT, FieldType.INTEGER)
+CHUNK_ROWS = 100_000  # rows formatted and written at a time
 
 
 @dataclass
@@ -46,106 +57,140 @@ class FileSpec:
     dirty: list[DirtyRow] = field(default_factory=list)
 
 
-def _cn_date(text: str) -> str:
-    y, m, d = text[:10].split("-")
-    return f"{int(y)}年{int(m)}月{int(d)}日"
-
-
-def _number(value: Any, divisor: float) -> Any:
-    if value is None or value == "":
-        return None
-    x = float(value) / divisor
-    if x == int(x) and abs(x) < 1e15:
-        return int(x)
-    return round(x, 6 if divisor != 1 else 2)
-
-
-def prepare(
-    entity: EntityType, spec: FileSpec, columns: dict[str, np.ndarray]
-) -> list[dict[str, Any]]:
-    """Rows of written values (field name → value) in the table's order."""
-    names = [n for n in entity.fields if n in columns]
-    n = len(next(iter(columns.values()))) if columns else 0
-    converted: dict[str, list[Any]] = {}
-    for name in names:
-        ftype = entity.fields[name].type
-        values = columns[name].tolist()
-        if ftype in _NUMERIC:
-            div = spec.scale.get(name, 1.0)
-            values = [_number(v, div) if v is not None and v == v else None for v in values]
-        elif ftype is FieldType.DATE and spec.date_style == "cn":
-            values = [_cn_date(v) if v else None for v in values]
-        if name in spec.values:
-            table = spec.values[name]
-            values = [table.get(v, v) if isinstance(v, str) else v for v in values]
-        converted[name] = [None if v == "" else v for v in values]
-    return [{name: converted[name][i] for name in names} for i in range(n)]
-
-
 def write(
     root: Path,
     entity: EntityType,
     spec: FileSpec,
-    rows: list[dict[str, Any]],
+    source: Source,
     rng: np.random.Generator,
     dirty: DirtyParams | None,
 ) -> None:
-    """Write ``rows`` (after adding dirty rows) to ``root / spec.path``."""
+    """Write ``source``'s rows (with dirty rows added) to ``root / spec.path``, in chunks."""
+    names = [n for n in entity.fields if n in source.names]
+    n = len(source)
     styles = {
         k: "date_cn"
         for k, f in entity.fields.items()
         if spec.date_style == "cn" and f.type is FieldType.DATE
     }
+
+    def fetch(rows: list[int]) -> list[dict[str, Any]]:
+        cols = _chunk(entity, spec, source, np.asarray(rows, dtype=np.int64), names)
+        return [{k: cols[k].python(i) for k in names} for i in range(len(rows))]
+
     if dirty is not None:
-        rows, spec.dirty = inject(
-            rng, entity, rows, dirty, {k: styles.get(k, "") for k in (rows[0] if rows else {})}
-        )
-    spec.rows = len(rows)
+        found = plan(rng, entity, n, dirty, {k: styles.get(k, "") for k in names}, fetch)
+    else:
+        found = Plan(np.zeros(0, dtype=np.int64), [], [], [])
+    spec.dirty = found.log
+    spec.rows = n + len(found.inserts)
     path = root / spec.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = (
-        list(rows[0])
-        if rows
-        else [n for n in entity.fields if spec.headers is None or n in spec.headers]
-    )
-    if spec.fmt == "jsonl":
-        with open(path, "wb") as fh:
-            for row in rows:
-                fh.write(orjson.dumps({k: v for k, v in row.items() if v is not None}) + b"\n")
-    elif spec.fmt == "csv":
-        _csv(path, spec, fields, rows)
-    else:
+    fields = names if n else [k for k in entity.fields if spec.headers is None or k in spec.headers]
+    if spec.fmt == "xlsx":
+        rows = fetch(list(range(n)))
+        for i, name in zip(found.noise_rows.tolist(), found.noise_fields, strict=True):
+            apply_noise(rows[i], name)
+        for k, (pos, row) in enumerate(found.inserts):
+            rows.insert(pos + k, row)
         _xlsx(path, spec, fields, rows)
+    else:
+        with open(path, "wb") as fh:
+            _stream(fh, entity, spec, source, names, fields, found)
     if spec.mapping:
         _mapping(root / spec.mapping, entity, spec, fields)
 
 
+def _chunk(
+    entity: EntityType, spec: FileSpec, source: Source, rows: np.ndarray, names: list[str]
+) -> dict[str, Cells]:
+    raw = source.take(rows, names)
+    return {k: prepare(entity, spec, k, raw[k]) for k in names}
+
+
+def _chunk_rows(entity: EntityType, names: list[str]) -> int:
+    """Rows per chunk: fewer when records carry long texts."""
+    long_text = any(entity.fields[k].type is FieldType.TEXT for k in names)
+    return 20_000 if long_text else CHUNK_ROWS
+
+
+def _stream(
+    fh: BinaryIO,
+    entity: EntityType,
+    spec: FileSpec,
+    source: Source,
+    names: list[str],
+    fields: list[str],
+    found: Plan,
+) -> None:
+    """Write the file chunk by chunk, dirty rows slotted in where they belong."""
+    n = len(source)
+    csv_file = spec.fmt == "csv"
+    term = "\r\n" if spec.encoding == "gb18030" else "\n"
+    utf8 = spec.encoding == "utf-8"
+
+    def out(text: bytes | memoryview) -> None:
+        fh.write(text if utf8 or not text else str(text, "utf-8").encode(spec.encoding))
+
+    if csv_file:
+        header = ([spec.serial] if spec.serial else []) + [_header(spec, f) for f in fields]
+        out(csv_row(header, term).encode("utf-8"))
+    inserted = np.asarray([pos for pos, _ in found.inserts], dtype=np.int64)
+    k = 0  # next dirty row
+
+    def dirty_line(rank: int) -> bytes:
+        pos, row = found.inserts[rank]
+        if csv_file:
+            serial = [str(pos + rank + 1)] if spec.serial else []
+            return csv_row(serial + [cell(row.get(f)) for f in fields], term).encode("utf-8")
+        return orjson.dumps({key: v for key, v in row.items() if v is not None}) + b"\n"
+
+    step = _chunk_rows(entity, names)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        cols = _chunk(entity, spec, source, np.arange(a, b), names)
+        lo, hi = np.searchsorted(found.noise_rows, [a, b])
+        _noise(cols, found.noise_rows[lo:hi] - a, found.noise_fields[lo:hi])
+        if csv_file:
+            texts = [csv_text(cols[f]) for f in fields]
+            if spec.serial:
+                rows = np.arange(a, b)
+                serial = rows + np.searchsorted(inserted, rows, side="right") + 1
+                texts.insert(0, digits_text(serial))
+            lines = csv_lines(texts, term)
+        else:
+            lines = json_lines([(f, *json_text(cols[f])) for f in fields], b - a)
+        done = 0
+        while k < len(found.inserts) and found.inserts[k][0] < b:
+            at = found.inserts[k][0] - a
+            out(lines.piece(done, at))
+            out(dirty_line(k))
+            done, k = at, k + 1
+        out(lines.piece(done, b - a))
+    while k < len(found.inserts):
+        out(dirty_line(k))
+        k += 1
+
+
+def _noise(cols: dict[str, Cells], rows: np.ndarray, names: list[str]) -> None:
+    """Full-width digits in the given cells (non-empty text only, as the row writer did)."""
+    by_field: dict[str, list[int]] = {}
+    for i, name in zip(rows.tolist(), names, strict=True):
+        by_field.setdefault(name, []).append(i)
+    for name, where in by_field.items():
+        c = cols[name]
+        if c.kind == "text":
+            old = c.values.take(pa.array(where)).to_pylist()
+            c.set_text(where, [fullwidth(v) if v else v for v in old])
+        elif c.kind == "obj":
+            for i in where:
+                value = c.values[i]
+                if isinstance(value, str) and value:
+                    c.values[i] = fullwidth(value)
+
+
 def _header(spec: FileSpec, name: str) -> str:
     return spec.headers.get(name, name) if spec.headers else name
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "；".join(str(v) for v in value)
-    return str(value)
-
-
-def _csv(path: Path, spec: FileSpec, fields: list[str], rows: list[dict[str, Any]]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n" if spec.encoding == "gb18030" else "\n")
-    header = [_header(spec, f) for f in fields]
-    w.writerow(([spec.serial] if spec.serial else []) + header)
-    with open(path, "wb") as fh:
-        for i, row in enumerate(rows, start=1):
-            cells = [_cell(row.get(f)) for f in fields]
-            w.writerow(([str(i)] if spec.serial else []) + cells)
-            if i % 50_000 == 0:  # stream large files in blocks
-                fh.write(buf.getvalue().encode(spec.encoding))
-                buf.seek(0)
-                buf.truncate()
-        fh.write(buf.getvalue().encode(spec.encoding))
 
 
 def _xlsx(path: Path, spec: FileSpec, fields: list[str], rows: list[dict[str, Any]]) -> None:
@@ -157,7 +202,7 @@ def _xlsx(path: Path, spec: FileSpec, fields: list[str], rows: list[dict[str, An
     sheet = book.add_worksheet("许可名录")
     sheet.write_row(0, 0, [_header(spec, f) for f in fields])
     for r, row in enumerate(rows, start=1):
-        sheet.write_row(r, 0, [_cell(row.get(f)) for f in fields])
+        sheet.write_row(r, 0, [cell(row.get(f)) for f in fields])
     book.close()
 
 

@@ -36,6 +36,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_simulate.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -45,7 +45,7 @@ import psutil
 from fengyan.samples import sample_dir
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "work"
+WORK = HERE / "work" / "ingest"  # its own folder: the simulator benchmark uses work/simulate
 RESULTS = HERE / "results"
 DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
 QUICK_SIZES = (20_000, 50_000)

@@ -35,6 +35,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -589,12 +590,16 @@ def table_rows(results: list[Result]) -> list[list[str]]:
     ]
 
 
-def print_table(results: list[Result]) -> None:
-    body = table_rows(results)
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    print("  ".join(c.rjust(w) for c, w in zip(COLUMNS, widths, strict=True)))
+def print_columns(columns: Sequence[str], body: list[list[str]]) -> None:
+    """Print a right-aligned text table (shared with the other benchmarks)."""
+    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(columns)]
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
     for r in body:
         print("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def print_table(results: list[Result]) -> None:
+    print_columns(COLUMNS, table_rows(results))
 
 
 def markdown(results: list[Result], info: dict[str, Any], baseline: float, command: str) -> str:

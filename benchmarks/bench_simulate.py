@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
-from bench_ingest import RESULTS, WORK, _thin, baseline_rss, machine, measure
+from bench_ingest import RESULTS, WORK, _thin, baseline_rss, machine, measure, print_columns
 
-HERE_WORK = WORK / "simulate"  # own folder: bench_ingest.py clears only what it made
+HERE_WORK = WORK.parent / "simulate"  # beside work/ingest, which bench_ingest.py clears
 DEFAULT_SIZES = ((20_000, 36), (3_000_000, 36))
 QUICK_SIZES = ((20_000, 12), (200_000, 12))
 TARGETS = {(20_000, 36): (30.0, None), (3_000_000, 36): (15 * 60.0, 8 * 1024.0)}  # s, MiB
@@ -154,11 +154,7 @@ def table_rows(results: list[Result]) -> list[list[str]]:
 
 
 def print_table(results: list[Result]) -> None:
-    body = table_rows(results)
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    print("  ".join(c.rjust(w) for c, w in zip(COLUMNS, widths, strict=True)))
-    for r in body:
-        print("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+    print_columns(COLUMNS, table_rows(results))
 
 
 def markdown(results: list[Result], info: dict[str, Any], baseline: float, command: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import opencc
@@ -46,3 +46,35 @@ def normalize_text(text: str | None) -> str:
     out = to_halfwidth(out).translate(_INVISIBLE).translate(_LOWER_ASCII)
     out = _t2s().convert(out)
     return _SPACE.sub(" ", out).strip()
+
+
+# Invisible characters become spaces in the aligned fold, so that offsets do not move.
+_INVISIBLE_TO_SPACE: Final = dict.fromkeys(_INVISIBLE, " ")
+
+
+def fold_aligned(text: str | None) -> str:
+    """Fold ``text`` like :func:`normalize_text` but keep every character at its offset.
+
+    The extractors (promises, ads, sentiment) report spans as offsets into the text they
+    were given, which is usually already normalised but may be raw. They match against this
+    fold: HTML tags become spaces of the same length, full-width ASCII becomes ASCII,
+    traditional characters become simplified, ASCII is lower-cased and zero-width characters
+    become spaces. Entities are left as they are (decoding them would change the length).
+    The result always has ``len(text)`` characters.
+    """
+    if not text:
+        return ""
+    return _fold_aligned(text)
+
+
+@lru_cache(maxsize=64)
+def _fold_aligned(text: str) -> str:
+    # Cached: promises, ad rules and sentiment each fold the same article in turn.
+    out = _TAG.sub(lambda m: " " * len(m.group()), text)
+    out = to_halfwidth(out).translate(_INVISIBLE_TO_SPACE).translate(_LOWER_ASCII)
+    conv: str = _t2s().convert(out)
+    if len(conv) != len(out):
+        # OpenCC's phrase table may change the length of a few idioms; convert one
+        # character at a time then (slower, and rare).
+        conv = "".join(c if len(s := _t2s().convert(c)) != 1 else s for c in out)
+    return conv

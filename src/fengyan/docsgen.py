@@ -43,4 +43,10 @@ def cli_reference() -> str:
 
 def generated_docs() -> dict[str, str]:
     """File name → content of every generated document."""
-    return {"schema.md": render_markdown(load_schema()), "cli.md": cli_reference()}
+    from fengyan.indicators.docs import indicators_reference
+
+    return {
+        "schema.md": render_markdown(load_schema()),
+        "cli.md": cli_reference(),
+        "indicators.md": indicators_reference(),
+    }

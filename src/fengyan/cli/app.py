@@ -14,8 +14,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fengyan import __version__
+from fengyan.cli.audit import app as _audit_commands
 from fengyan.cli.graph import graph as _graph_command
+from fengyan.cli.indicators import indicators as _indicators_command
 from fengyan.cli.resolve import app as _resolve_commands
+from fengyan.cli.run import run as _run_command
+from fengyan.cli.text import text as _text_command
+from fengyan.cli.users import app as _user_commands
+from fengyan.cli.web import serve as _serve_command
 from fengyan.clock import CHINA_TZ
 from fengyan.i18n import t
 from fengyan.ingest.errors import IngestError, render_reason
@@ -302,6 +308,10 @@ def demo(
             simulate(out=city, enterprises=enterprises, months=months, seed=seed)
         _ingest_summary(ws, city)
     status(home=home)
+    if not sample:  # the city goes through every stage, so the demo ends with warnings
+        from fengyan.cli.run import run_and_report
+
+        run_and_report(ws, [], skip_ingest=True)
     console.print(t("cli_demo_next"))
 
 
@@ -401,7 +411,13 @@ def docs(
 
 # Entity resolution and the graph keep their commands in cli/resolve.py and cli/graph.py.
 app.add_typer(_resolve_commands, name="resolve")
+app.add_typer(_audit_commands, name="audit")
 app.command(name="graph")(_graph_command)
+app.command(name="indicators")(_indicators_command)
+app.command(name="run")(_run_command)
+app.command(name="text")(_text_command)
+app.add_typer(_user_commands, name="user")
+app.command(name="serve")(_serve_command)
 
 
 def main() -> None:

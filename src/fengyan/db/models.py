@@ -118,3 +118,11 @@ class ResolveEdge(Base):
             postgresql_where=text("retired_at IS NULL"),
         ),
     )
+
+
+# Tables of other parts, defined in their own modules, registered on Base.metadata here so
+# that migrations and the storage contract test see every table.
+from fengyan.db import audit as _audit  # noqa: E402, F401
+from fengyan.db import cases as _cases  # noqa: E402, F401
+from fengyan.db import published as _published  # noqa: E402, F401
+from fengyan.db import users as _users  # noqa: E402, F401

@@ -20,8 +20,9 @@ from typing import Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from fengyan.resolve.contacts import address_key, domain_key, email_key
+from fengyan.graph.keys import address_keys, domain_keys, email_keys
 
 EDGE_SCHEMA: Final = pa.schema(
     [
@@ -93,79 +94,56 @@ def load_edges(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
                 FROM web_presence w {code_map.format(col="w.credit_code")}
                 WHERE w.server_ip IS NOT NULL"""  # noqa: S608 - fragments of this module
         )
-    edges = (
-        con.sql(" UNION ALL ".join(parts)).to_arrow_table().cast(EDGE_SCHEMA)
-        if parts
-        else EDGE_SCHEMA.empty_table()
-    )
-    extra = [_addresses(con, tables), _emails(con, tables), _domains(con, tables)]
-    out = pa.concat_tables([edges, *[t for t in extra if t.num_rows]])
-    dedup = duckdb.connect()
+    contacts = _contact_keys(con, tables)
+    for name, table in contacts.items():
+        con.register(name, table)
+        parts.append(f"SELECT firm, key, '{name[4:]}', NULL, NULL FROM {name}")  # noqa: S608
+    if not parts:
+        return EDGE_SCHEMA.empty_table()
     try:
-        dedup.register("x", out)
         return (
-            dedup.sql(
-                """SELECT src, dst, relation, max(share) AS share, role FROM x
-               WHERE src IS NOT NULL AND dst IS NOT NULL GROUP BY src, dst, relation, role
-               ORDER BY relation, src, dst"""
+            con.sql(
+                f"""SELECT src, dst, relation, max(share) AS share, role
+                    FROM ({" UNION ALL ".join(parts)}) AS x (src, dst, relation, share, role)
+                    WHERE src IS NOT NULL AND dst IS NOT NULL
+                    GROUP BY src, dst, relation, role
+                    ORDER BY relation, src, dst"""  # noqa: S608 - fragments of this module
             )
             .to_arrow_table()
             .cast(EDGE_SCHEMA)
         )
     finally:
-        dedup.close()
+        for name in contacts:
+            con.unregister(name)
 
 
-def _firm_values(
-    con: duckdb.DuckDBPyConnection, sql: str
-) -> tuple[list[str], list[str | None], list[str | None]]:
-    rows = con.sql(sql).to_arrow_table()
-    return (
-        rows.column(0).to_pylist(),
-        rows.column(1).to_pylist(),
-        rows.column(2).to_pylist() if rows.num_columns > 2 else [None] * rows.num_rows,
-    )
-
-
-def _contact_edges(
-    firms: list[str], keys: list[str | None], prefix: str, relation: str
-) -> pa.Table:
-    pairs = sorted({(f, prefix + k) for f, k in zip(firms, keys, strict=True) if k})
-    return pa.table(
-        {
-            "src": [p[0] for p in pairs],
-            "dst": [p[1] for p in pairs],
-            "relation": [relation] * len(pairs),
-            "share": pa.array([None] * len(pairs), pa.float64()),
-            "role": pa.array([None] * len(pairs), pa.string()),
-        },
-        schema=EDGE_SCHEMA,
-    )
-
-
-def _addresses(con: duckdb.DuckDBPyConnection, tables: set[str]) -> pa.Table:
-    if "enterprise" not in tables:
-        return EDGE_SCHEMA.empty_table()
-    firms, texts, regions = _firm_values(
-        con,
-        """SELECT 'ent:' || credit_code, registered_address, region_code FROM enterprise
-           WHERE registered_address IS NOT NULL""",
-    )
-    keys = [address_key(t, r) for t, r in zip(texts, regions, strict=True)]
-    return _contact_edges(firms, keys, "addr:", "address")
-
-
-def _emails(con: duckdb.DuckDBPyConnection, tables: set[str]) -> pa.Table:
-    if "email_contact" not in tables:
-        return EDGE_SCHEMA.empty_table()
-    firms, values, _ = _firm_values(con, "SELECT 'ent:' || credit_code, email FROM email_contact")
-    return _contact_edges(firms, [email_key(v) for v in values], "email:", "email")
-
-
-def _domains(con: duckdb.DuckDBPyConnection, tables: set[str]) -> pa.Table:
-    if "web_presence" not in tables:
-        return EDGE_SCHEMA.empty_table()
-    firms, values, _ = _firm_values(
-        con, "SELECT 'ent:' || credit_code, coalesce(domain, url) FROM web_presence"
-    )
-    return _contact_edges(firms, [domain_key(v) for v in values], "domain:", "domain")
+def _contact_keys(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, pa.Table]:
+    """``firm, key`` of the registered address, e-mail addresses and web domains of every
+    firm, keys computed for the whole column at once (:mod:`fengyan.graph.keys`)."""
+    out: dict[str, pa.Table] = {}
+    if "enterprise" in tables:
+        rows = con.sql(
+            """SELECT 'ent:' || credit_code AS firm, registered_address, region_code
+               FROM enterprise WHERE registered_address IS NOT NULL"""
+        ).to_arrow_table()
+        keys = address_keys(rows["registered_address"], rows["region_code"])
+        out["key_address"] = pa.table(
+            {"firm": rows["firm"], "key": pc.binary_join_element_wise("addr:", keys, "")}
+        )
+    if "email_contact" in tables:
+        rows = con.sql(
+            "SELECT 'ent:' || credit_code AS firm, email FROM email_contact"
+        ).to_arrow_table()
+        keys = email_keys(rows["email"])
+        out["key_email"] = pa.table(
+            {"firm": rows["firm"], "key": pc.binary_join_element_wise("email:", keys, "")}
+        )
+    if "web_presence" in tables:
+        rows = con.sql(
+            "SELECT 'ent:' || credit_code AS firm, coalesce(domain, url) AS value FROM web_presence"
+        ).to_arrow_table()
+        keys = domain_keys(rows["value"])
+        out["key_domain"] = pa.table(
+            {"firm": rows["firm"], "key": pc.binary_join_element_wise("domain:", keys, "")}
+        )
+    return out

@@ -55,6 +55,9 @@ class ContagionSettings(_Frozen):
     """Personalised PageRank from high-risk firms."""
 
     damping: float = Field(default=0.85, gt=0, lt=1)
+    tolerance: float = Field(default=1e-10, gt=0)
+    max_iterations: int = Field(default=1000, ge=1)
+    explain_max_hops: int = Field(default=8, ge=0, le=1000)
     weights: dict[str, float]
     seeds: tuple[Seed, ...] = ()
 

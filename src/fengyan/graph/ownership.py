@@ -28,6 +28,7 @@ from typing import Final
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fengyan.graph.config import OwnershipSettings
 
@@ -63,15 +64,17 @@ def integrated(con: duckdb.DuckDBPyConnection, settings: OwnershipSettings) -> t
     """
     _edges(con)
     tol = settings.tolerance
+    # Each round's new terms are appended to ``deltas`` and ``frontiers`` and summed once
+    # at the end: re-aggregating the running totals every round grew with the rounds.
     con.execute(
         """
-        CREATE OR REPLACE TABLE total AS
+        CREATE OR REPLACE TABLE delta AS
         SELECT owner AS holder, asset AS firm, share AS share FROM e
         WHERE owner IN (SELECT id FROM terminal);
-        CREATE OR REPLACE TABLE delta AS SELECT holder, firm, share FROM total;
-        CREATE OR REPLACE TABLE best AS
-        SELECT holder, firm, share AS path_share, [holder, firm] AS path FROM total;
-        CREATE OR REPLACE TABLE frontier AS SELECT * FROM best;
+        CREATE OR REPLACE TABLE frontier AS
+        SELECT holder, firm, share AS path_share, [holder, firm] AS path FROM delta;
+        CREATE OR REPLACE TABLE deltas AS SELECT * FROM delta;
+        CREATE OR REPLACE TABLE frontiers AS SELECT * FROM frontier;
         """
     )
     iterations = 1
@@ -89,35 +92,31 @@ def integrated(con: duckdb.DuckDBPyConnection, settings: OwnershipSettings) -> t
         if rows == 0:
             break
         iterations += 1
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE total AS
-            SELECT holder, firm, sum(share) AS share
-            FROM (SELECT * FROM total UNION ALL SELECT * FROM delta) GROUP BY ALL
-            """
-        )
+        con.execute("INSERT INTO deltas SELECT * FROM delta")
         con.execute(
             """
             -- Strongest simple chains one link longer than the last round's.
             CREATE OR REPLACE TABLE frontier AS
             SELECT f.holder, e.asset AS firm,
-                   arg_max(list_append(f.path, e.asset), f.path_share * e.share) AS path,
-                   max(f.path_share * e.share) AS path_share
+                   max(f.path_share * e.share) AS path_share,
+                   arg_max(list_append(f.path, e.asset), f.path_share * e.share) AS path
             FROM frontier f JOIN e ON e.owner = f.firm
             WHERE NOT list_contains(f.path, e.asset) AND f.path_share * e.share >= ?
             GROUP BY ALL
             """,
             [tol],
         )
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE best AS
-            SELECT holder, firm, arg_max(path, path_share) AS path, max(path_share) AS path_share
-            FROM (SELECT holder, firm, path, path_share FROM best
-                  UNION ALL SELECT holder, firm, path, path_share FROM frontier)
-            GROUP BY ALL
-            """
-        )
+        con.execute("INSERT INTO frontiers SELECT * FROM frontier")
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE total AS
+        SELECT holder, firm, sum(share) AS share FROM deltas GROUP BY ALL;
+        CREATE OR REPLACE TABLE best AS
+        SELECT holder, firm, arg_max(path, path_share) AS path, max(path_share) AS path_share
+        FROM frontiers GROUP BY ALL;
+        DROP TABLE deltas; DROP TABLE frontiers; DROP TABLE delta; DROP TABLE frontier;
+        """
+    )
     table = con.sql(
         """
         SELECT t.firm AS firm_id, t.holder AS holder_id, least(t.share, 1.0) AS share,
@@ -136,12 +135,10 @@ def majority_chains(shareholdings: pa.Table, majority: float, inclusive: bool) -
     firms whose chain runs into a loop get no row. Two majority holders (50/50 with
     ``inclusive``) is joint control: no single parent.
     """
-    owner = shareholdings["owner"].to_numpy(zero_copy_only=False).astype(object)
-    asset = shareholdings["asset"].to_numpy(zero_copy_only=False).astype(object)
     share = shareholdings["share"].to_numpy(zero_copy_only=False).astype(np.float64)
-    ids, codes = np.unique(np.concatenate([owner, asset]).astype(str), return_inverse=True)
+    ids, codes = encode(shareholdings["owner"], shareholdings["asset"])
     n = len(ids)
-    o, a = codes[: len(owner)], codes[len(owner) :]
+    o, a = codes[: shareholdings.num_rows], codes[shareholdings.num_rows :]
     keep = ((share >= majority) if inclusive else (share > majority)) & (o != a)
     o, a = o[keep], a[keep]
     parent = np.full(n, -1, dtype=np.int64)
@@ -163,15 +160,30 @@ def majority_chains(shareholdings: pa.Table, majority: float, inclusive: bool) -
     # Rows are padded with -1 at the front (shorter chains); drop the padding.
     valid = matrix >= 0
     offsets = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int32)
-    values = pa.array(ids[matrix[valid]].astype(object), pa.string())
+    values = ids.take(pa.array(matrix[valid]))
     paths = pa.ListArray.from_arrays(pa.array(offsets), values)
     return pa.table(
         {
-            "firm_id": pa.array(ids[nodes].astype(object), pa.string()),
-            "controller_id": pa.array(ids[up[nodes]].astype(object), pa.string()),
+            "firm_id": ids.take(pa.array(nodes)),
+            "controller_id": ids.take(pa.array(up[nodes])),
             "path": paths,
         }
     )
+
+
+def encode(*columns: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values of the string ``columns`` (first-seen order) and every row's index
+    into them, the columns one after the other (hash-based: no sort of the strings)."""
+    chunks = [
+        chunk.cast(pa.string())
+        for column in columns
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+    ]
+    both = pa.chunked_array(chunks, pa.string()) if chunks else pa.chunked_array([], pa.string())
+    ids = pc.unique(both)
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    codes = pc.index_in(both, value_set=ids).to_numpy()
+    return ids, codes.astype(np.int64)
 
 
 def controllers(

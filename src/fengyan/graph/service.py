@@ -8,7 +8,7 @@ Derived tables (``Lake.write_derived("graph", …)``, one atomic generation per 
 * ``graph_controller`` — firm_id, controller_id, basis, path: one controller per firm;
 * ``graph_group`` — firm_id, group_id, group_size;
 * ``graph_signal`` — firms sharing each contact point, re-registration;
-* ``graph_contagion`` — firm_id, score, percentile, seed.
+* ``graph_contagion`` — firm_id, score, percentile, seed, source_seed, source_hops.
 
 Needs a resolution run first (it reads ``resolved_link``).
 """
@@ -26,7 +26,8 @@ import pyarrow as pa
 from fengyan.clock import CHINA_TZ, now
 from fengyan.graph.build import load_edges
 from fengyan.graph.config import GraphSettings, load_settings
-from fengyan.graph.groups import contagion, group_edges, groups
+from fengyan.graph.contagion import contagion
+from fengyan.graph.groups import group_edges, groups
 from fengyan.graph.ownership import controllers
 from fengyan.graph.signals import signals
 from fengyan.workspace import Workspace
@@ -36,33 +37,55 @@ STAGE = "graph"
 
 @dataclass
 class GraphReport:
-    """Sizes and timings of a graph run."""
+    """Sizes and timings of a graph run (wall and CPU seconds of each step)."""
 
     model: str
     counts: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
     run: Path | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """Wall and CPU time (all threads of the process) of consecutive steps."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._start = self._wall = time.perf_counter()
+        self._cpu_start = self._cpu = time.process_time()
+
+    def lap(self, step: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.wall[step], self.cpu[step] = wall - self._wall, cpu - self._cpu
+        self._wall, self._cpu = wall, cpu
+
+    def total(self) -> None:
+        self.wall["total"] = time.perf_counter() - self._start
+        self.cpu["total"] = time.process_time() - self._cpu_start
 
 
 def _seeds(con: duckdb.DuckDBPyConnection, settings: GraphSettings) -> dict[str, float]:
-    """Seed firm → weight: firms linked (by resolve) from the configured records."""
+    """Seed firm → weight: firms linked (by resolve) from the configured records; a firm
+    named by several kinds of record takes the largest weight."""
     tables = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    out: dict[str, float] = {}
-    for seed in settings.contagion.seeds:
-        if seed.table not in tables:
-            continue
-        rows = con.execute(
-            f"""SELECT DISTINCT l.canonical_id FROM "{seed.table}" t
-                JOIN resolved_link l ON l.key_kind = 'record'
-                 AND l.key = '{seed.table}/' || t._id
-                WHERE ({seed.where}) AND l.canonical_id LIKE 'ent:%'
-                  AND l.method NOT IN ('review')"""  # noqa: S608 - settings.yaml
-        ).fetchall()
-        for (firm,) in rows:
-            out[firm] = max(out.get(firm, 0.0), seed.weight)
-    return out
+    parts = [
+        f"""SELECT DISTINCT l.canonical_id AS firm, {float(seed.weight)!r} AS weight
+            FROM "{seed.table}" t
+            JOIN resolved_link l ON l.key_kind = 'record' AND l.key = '{seed.table}/' || t._id
+            WHERE ({seed.where}) AND l.canonical_id LIKE 'ent:%'
+              AND l.method NOT IN ('review')"""  # noqa: S608 - settings.yaml
+        for seed in settings.contagion.seeds
+        if seed.table in tables
+    ]
+    if not parts:
+        return {}
+    rows = con.execute(
+        f"SELECT firm, max(weight) FROM ({' UNION ALL '.join(parts)}) GROUP BY firm"  # noqa: S608
+    ).fetchall()
+    return dict(rows)
 
 
 def build_graph(
@@ -70,14 +93,12 @@ def build_graph(
 ) -> GraphReport:
     """Build the graph as of ``as_of`` and publish its derived tables."""
     settings = settings or load_settings()
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
+    clock = _Clock()
     today = (as_of or now()).astimezone(CHINA_TZ).date()
     con = ws.lake.connect(as_of)
     try:
         edges = load_edges(con, today)
-        timings["edges"] = time.perf_counter() - start
-        mark = time.perf_counter()
+        clock.lap("edges")
         holdings = edges.filter(pa.compute.equal(edges["relation"], "shareholding"))
         officers = edges.filter(pa.compute.equal(edges["relation"], "officer"))
         ctrl = controllers(
@@ -93,25 +114,19 @@ def build_graph(
             ),
             settings.ownership,
         )
-        timings["controllers"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        firms = (
-            con.sql(
-                """SELECT canonical_id FROM resolved_entity WHERE entity_kind = 'enterprise'
+        clock.lap("controllers")
+        firms = con.sql(
+            """SELECT canonical_id FROM resolved_entity WHERE entity_kind = 'enterprise'
                AND kind <> 'unregistered'"""
-            )
-            .to_arrow_table()["canonical_id"]
-            .to_pylist()
-        )
+        ).to_arrow_table()["canonical_id"]
         grouped = groups(group_edges(edges, ctrl.control, settings.groups), firms)
+        clock.lap("groups")
         signal = signals(con, edges, settings.signals)
-        timings["groups"] = time.perf_counter() - mark
-        mark = time.perf_counter()
+        clock.lap("signals")
         spread = contagion(edges, _seeds(con, settings), settings.contagion)
-        timings["contagion"] = time.perf_counter() - mark
+        clock.lap("contagion")
     finally:
         con.close()
-    mark = time.perf_counter()
     tables = {
         "graph_edge": edges,
         "graph_holding": ctrl.holdings,
@@ -121,9 +136,9 @@ def build_graph(
         "graph_contagion": spread,
     }
     run = ws.lake.write_derived(STAGE, tables)
-    timings["write"] = time.perf_counter() - mark
-    timings["total"] = time.perf_counter() - start
+    clock.lap("write")
+    clock.total()
     counts = {name: t.num_rows for name, t in tables.items()}
     counts["ownership_iterations"] = ctrl.iterations
     counts["seeds"] = int(pa.compute.sum(spread["seed"]).as_py() or 0) if spread.num_rows else 0
-    return GraphReport(settings.model, counts, timings, run)
+    return GraphReport(settings.model, counts, clock.wall, run, clock.cpu)

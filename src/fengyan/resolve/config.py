@@ -25,6 +25,10 @@ class MentionSource(_Frozen):
     region: str | None = None
     kind_field: str | None = None
     kinds: tuple[str, ...] = ()
+    # When the record was made (a firm founded later is unlikely to be the one named) and
+    # the columns whose text may name the firm's trade (compared with the firm's core name).
+    date: str | None = None
+    context: tuple[str, ...] = ()
 
 
 class Thresholds(_Frozen):
@@ -49,6 +53,9 @@ class EnterpriseSettings(_Frozen):
     stages: Stages = Stages()
     thresholds: Thresholds
     splink: dict[str, Any]
+    # u of these comparisons was estimated on a register of reference_entities firms.
+    reference_entities: int | None = Field(default=None, gt=0)
+    scaled_comparisons: tuple[str, ...] = ()
 
 
 class PersonSettings(_Frozen):

@@ -24,17 +24,28 @@ from fengyan.resolve.names import fold
 from fengyan.standards import phone as phones
 from fengyan.standards.regions import normalize_code
 
-# The part of an address after the place names: ends the last administrative unit
-# written before the road number (街道, 社区, 村, 镇 …).
-_AFTER_ADMIN: Final = re.compile(
-    r"^.*?(?:省|自治区|市|区|县|旗|镇|乡|街道|街道办事处|社区|居委会|村委会|村)(?=[^省市区县]*?\d+(?:-\d+)?号)"
-)
-_ROAD_NUMBER: Final = re.compile(r"^(?P<road>.*?\d+(?:-\d+)?号)(?P<rest>.*)$")
-_BLOCK: Final = re.compile(
+# The patterns are written for both Python's re and RE2 (pyarrow's, in the batch path
+# address_keys): no lookahead, ASCII digits. _AFTER_ADMIN cuts the place names: the
+# shortest prefix ending in an administrative unit (街道, 社区, 村, 镇 …) after which comes
+# a road number.
+_ADMIN: Final = "省|自治区|市|区|县|旗|镇|乡|街道|街道办事处|社区|居委会|村委会|村"
+_AFTER_ADMIN: Final = f"^(?P<admin>.*?(?:{_ADMIN}))(?P<rest>[^省市区县]*?[0-9]+(?:-[0-9]+)?号.*)$"
+_ROAD_NUMBER: Final = r"^(?P<road>.*?[0-9]+(?:-[0-9]+)?号)(?P<rest>.*)$"
+_BLOCK: Final = (
     r"^(?P<building>.*?(?:[0-9A-Z]+|[一二三四五六七八九十]+)(?:座|栋|幢|号楼|期|单元|区|号馆))"
 )
-_BUILDING_NAME: Final = re.compile(r"^(?P<building>[^\d]*?)(?=\d|$)")
-_ROOM_WORDS: Final = re.compile(r"(?:室|房|号房|号铺|铺|工位|号)$")
+_BUILDING_NAME: Final = r"^(?P<building>[^0-9]*)"
+_ROOM_WORDS: Final = r"(?:室|房|号房|号铺|铺|工位|号)$"
+_RE: Final = {
+    k: re.compile(v)
+    for k, v in {
+        "admin": _AFTER_ADMIN,
+        "road": _ROAD_NUMBER,
+        "block": _BLOCK,
+        "building": _BUILDING_NAME,
+        "room": _ROOM_WORDS,
+    }.items()
+}
 
 _SECOND_LEVEL: Final = frozenset(
     {"com", "net", "org", "gov", "edu", "ac", "co", "mil", "idv", "ltd", "plc"}
@@ -44,17 +55,21 @@ _SCHEME: Final = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
 def _address_parts(text: str) -> tuple[str, str, str]:
     """(road and number, building, room) of a folded address; empty parts when unknown."""
-    s = fold(text).upper()
-    admin = _AFTER_ADMIN.match(s)
+    return split_folded_address(fold(text).upper())
+
+
+def split_folded_address(s: str) -> tuple[str, str, str]:
+    """:func:`_address_parts` of an address already folded and upper-cased."""
+    admin = _RE["admin"].match(s)
     if admin is not None:
-        s = s[admin.end() :]
-    m = _ROAD_NUMBER.match(s)
+        s = admin.group("rest")
+    m = _RE["road"].match(s)
     if m is None:
         return "", "", s
     road, rest = m.group("road"), m.group("rest")
-    block = _BLOCK.match(rest) or _BUILDING_NAME.match(rest)
+    block = _RE["block"].match(rest) or _RE["building"].match(rest)
     building = block.group("building") if block is not None else ""
-    room = _ROOM_WORDS.sub("", rest[len(building) :])
+    room = _RE["room"].sub("", rest[len(building) :])
     return road, building, room
 
 

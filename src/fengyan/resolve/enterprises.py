@@ -22,21 +22,38 @@ Human decisions come first: ``positive`` links a record whatever the stages say,
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import duckdb
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fengyan.resolve import scoring
+from fengyan.resolve.batch import split_names
 from fengyan.resolve.config import EnterpriseSettings
 from fengyan.resolve.ledger import Suggestion
-from fengyan.resolve.names import split_name
-from fengyan.standards import uscc
+from fengyan.resolve.registry import (
+    PREFIX,
+    load_branches,
+    load_facts,
+    load_mentions,
+    load_old_keys,
+    load_registry,
+)
 
-PREFIX: Final = "ent:"
+__all__ = [
+    "PREFIX",
+    "EnterpriseResult",
+    "exact_stages",
+    "link_enterprises",
+    "load_branches",
+    "name_features",
+    "prepare",
+    "splink_inputs",
+]
 MIN_SCORED: Final = 0.01  # pairs below this match probability are not kept at all
 
 
@@ -50,143 +67,28 @@ def unregistered_id(name_key: str) -> str:
     return PREFIX + "~" + hashlib.md5(name_key.encode()).hexdigest()[:16]
 
 
-def name_features(names: Iterable[str]) -> pa.Table:
-    """Folded keys of each distinct name: the columns the exact stages and splink compare."""
-    distinct = sorted({n for n in names if n})
-    parts = [split_name(n) for n in distinct]
-    cores = [p.core for p in parts]
+def name_features(*columns: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """Folded keys of each distinct name in ``columns``: what the stages and splink compare.
+
+    Vectorised (:func:`fengyan.resolve.batch.split_names`): each step runs once over all
+    distinct names, not once per name.
+    """
+    chunks = [c.chunks if isinstance(c, pa.ChunkedArray) else [c] for c in columns]
+    flat = [ch.cast(pa.string()) for group in chunks for ch in group]
+    if not flat:
+        flat = [pa.array([], pa.string())]
+    distinct = pc.unique(pa.chunked_array(flat, pa.string()).drop_null())
+    distinct = distinct.filter(pc.not_equal(distinct, ""))
+    parts = split_names(distinct)
+    core = parts["core"]
     return pa.table(
         {
             "name": distinct,
-            "name_key": [p.key for p in parts],
-            "core": cores,
-            "core2": [c[:2] for c in cores],
-            "core_first": [c[:1] for c in cores],
-            "core_second": [c[1:2] for c in cores],
-            "core_tail": [c[-2:] for c in cores],
+            "name_key": parts["key"],
+            "core": core,
+            "core2": pc.utf8_slice_codeunits(core, 0, 2),
         }
     )
-
-
-def valid_codes(values: list[str | None]) -> list[str | None]:
-    """Keep the values that are valid credit codes (already normalised by ingest)."""
-    array = np.asarray([v if v is not None else "" for v in values], dtype=object)
-    ok = uscc.valid_mask(array)
-    return [v if good else None for v, good in zip(values, ok.tolist(), strict=True)]
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[str]) -> bool:
-    found = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-    ).fetchall()
-    have = {r[0] for r in found}
-    return bool(have) and set(columns) <= have
-
-
-def load_registry(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
-    """``(entities, names)`` of the register as the lake connection sees it.
-
-    ``entities``: canonical_id, credit_code, name, region_code, status, kind (registered
-    or external). ``names``: canonical_id, name, how (current, former, branch).
-    """
-    parts, names = [], []
-    if _has(con, "enterprise", ["credit_code", "name"]):
-        parts.append(
-            """SELECT credit_code, name, region_code, status, 'registered' AS kind, 0 AS rank
-               FROM enterprise"""
-        )
-        names.append("SELECT credit_code, name, 'current' AS how FROM enterprise")
-        names.append("SELECT credit_code, name, 'former' AS how FROM enterprise__versions")
-        names.append(
-            """SELECT credit_code, unnest(former_names) AS name, 'former' AS how
-               FROM enterprise__versions WHERE former_names IS NOT NULL"""
-        )
-    if _has(con, "branch", ["parent_credit_code", "branch_name", "branch_credit_code"]):
-        names.append(
-            "SELECT parent_credit_code, branch_name, 'branch' AS how FROM branch__versions"
-        )
-        parts.append("""SELECT parent_credit_code, NULL, NULL, NULL, 'external', 2 FROM branch""")
-    if _has(con, "shareholding", ["owner_id", "owner_kind", "owner_name"]):
-        parts.append(
-            """SELECT owner_id, owner_name, NULL, NULL, 'external', 1 FROM shareholding
-               WHERE owner_kind = 'enterprise'"""
-        )
-    if _has(con, "officer", ["officer_id", "officer_kind", "officer_name"]):
-        parts.append(
-            """SELECT officer_id, officer_name, NULL, NULL, 'external', 1 FROM officer
-               WHERE officer_kind = 'enterprise'"""
-        )
-    if not parts:
-        empty = pa.table({"canonical_id": pa.array([], pa.string())})
-        return empty, pa.table({"canonical_id": [], "name": [], "how": []})
-    union = " UNION ALL ".join(parts)
-    entities = con.sql(
-        f"""
-        SELECT '{PREFIX}' || credit_code AS canonical_id, credit_code,
-               arg_min(name, rank) AS name, arg_min(region_code, rank) AS region_code,
-               arg_min(status, rank) AS status, arg_min(kind, rank) AS kind
-        FROM ({union}) AS t (credit_code, name, region_code, status, kind, rank)
-        WHERE credit_code IS NOT NULL
-        GROUP BY credit_code ORDER BY credit_code
-        """  # noqa: S608 - table and column names come from this module
-    ).to_arrow_table()
-    name_rows = (
-        con.sql(
-            f"""
-        SELECT DISTINCT '{PREFIX}' || credit_code AS canonical_id, name, min(how) AS how
-        FROM ({" UNION ALL ".join(names)}) AS t (credit_code, name, how)
-        WHERE name IS NOT NULL AND credit_code IS NOT NULL
-        GROUP BY ALL ORDER BY canonical_id, name
-        """  # noqa: S608 - as above
-        ).to_arrow_table()
-        if names
-        else pa.table({"canonical_id": [], "name": [], "how": []})
-    )
-    return entities, name_rows
-
-
-def load_branches(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Branch credit code → the parent's canonical id (a branch is no legal person)."""
-    if not _has(con, "branch", ["parent_credit_code", "branch_credit_code"]):
-        return pa.table({"code": pa.array([], pa.string()), "parent_id": pa.array([], pa.string())})
-    return con.sql(
-        f"""SELECT DISTINCT branch_credit_code AS code,
-                   '{PREFIX}' || parent_credit_code AS parent_id
-            FROM branch__versions WHERE branch_credit_code IS NOT NULL"""  # noqa: S608
-    ).to_arrow_table()
-
-
-def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) -> pa.Table:
-    """Every configured event record that names a firm: record_key, code, name, region."""
-    selects = []
-    for m in settings.mentions:
-        cols = [m.code, m.name, *([m.region] if m.region else []), "_id"]
-        if m.kind_field:
-            cols.append(m.kind_field)
-        if not _has(con, m.table, cols):
-            continue
-        region = m.region or "NULL"
-        name = m.name
-        if m.alt_name and _has(con, m.table, [m.alt_name]):
-            name = f"coalesce({m.name}, {m.alt_name})"
-        where = f"{name} IS NOT NULL"
-        if m.kind_field and m.kinds:
-            kinds = ", ".join("'" + k.replace("'", "''") + "'" for k in m.kinds)
-            where += f" AND ({m.kind_field} IS NULL OR {m.kind_field} IN ({kinds}))"
-        selects.append(
-            f"""SELECT '{m.table}/' || _id AS record_key, '{m.table}' AS source_table,
-                       CAST({m.code} AS VARCHAR) AS code, {name} AS name,
-                       CAST({region} AS VARCHAR) AS region
-                FROM "{m.table}" WHERE {where}"""  # noqa: S608 - names from settings.yaml
-        )
-    if not selects:
-        return pa.table(
-            {k: pa.array([], pa.string()) for k in ("record_key", "source_table", "code")}
-            | {"name": pa.array([], pa.string()), "region": pa.array([], pa.string())}
-        )
-    table = con.sql(" UNION ALL ".join(selects) + " ORDER BY record_key").to_arrow_table()
-    codes = valid_codes(table["code"].to_pylist())
-    return table.set_column(table.schema.get_field_index("code"), "code", pa.array(codes))
 
 
 @dataclass
@@ -198,6 +100,7 @@ class EnterpriseResult:
     candidates: pa.Table  # scored pairs kept for explanation
     suggestions: list[Suggestion] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def link_enterprises(
@@ -206,15 +109,76 @@ def link_enterprises(
     judgements: Mapping[tuple[str, str], str],
 ) -> EnterpriseResult:
     """Run the stages of the module docstring over the lake connection ``con``."""
+    clock = _Clock()
+    work, entities, n_mentions = prepare(con, judgements, settings, clock)
+    try:
+        exact_stages(work, settings)
+        clock.lap("exact")
+        # 4. splink for the rest.
+        left, right, tf_brand = splink_inputs(work)
+        clock.lap("splink_inputs")
+        scored = scoring.score_pairs(
+            model_for(settings, entities.num_rows),
+            left,
+            right,
+            1.0 / max(entities.num_rows, 1),
+            MIN_SCORED,
+            {"brand": tf_brand},
+        )
+        clock.lap("splink")
+        result = _finish(work, settings, entities, n_mentions, scored)
+        clock.lap("decide")
+        result.seconds = clock.seconds
+        return result
+    finally:
+        work.close()
+
+
+class _Clock:
+    """Wall seconds per step, for the run report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._mark, 3)
+        self._mark = now
+
+
+def model_for(settings: EnterpriseSettings, n_entities: int) -> dict[str, Any]:
+    """The splink settings for a register of ``n_entities`` firms (u scaled, see config)."""
+    if not settings.reference_entities or not settings.scaled_comparisons:
+        return settings.splink
+    factor = settings.reference_entities / max(n_entities, 1)
+    return scoring.scale_u(settings.splink, settings.scaled_comparisons, factor)
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    judgements: Mapping[tuple[str, str], str],
+    settings: EnterpriseSettings,
+    clock: _Clock | None = None,
+) -> tuple[duckdb.DuckDBPyConnection, pa.Table, int]:
+    """A private DuckDB connection holding the register, the records and the decisions.
+
+    Returns it with the entities table and the number of records; the caller closes it.
+    """
+    clock = clock or _Clock()
     entities, names = load_registry(con)
     mentions = load_mentions(con, settings)
-    features = name_features([*names["name"].to_pylist(), *mentions["name"].to_pylist()])
+    clock.lap("load")
+    features = name_features(names["name"], mentions["name"])
+    clock.lap("names")
     work = duckdb.connect()
     try:
         work.register("entities_in", entities)
         work.register("names_in", names)
         work.register("mentions_in", mentions)
         work.register("features_in", features)
+        work.register("facts_in", load_facts(con))
+        work.register("old_keys_in", load_old_keys(con))
         decisions = pa.table(
             {
                 "left_key": [k[0] for k in judgements],
@@ -225,17 +189,17 @@ def link_enterprises(
         )
         work.register("decisions_in", decisions)
         work.register("branches_in", load_branches(con))
-        return _link(work, settings, entities, mentions.num_rows)
-    finally:
+        _setup(work)
+    except BaseException:
         work.close()
+        raise
+    return work, entities, mentions.num_rows
 
 
-def _link(
-    work: duckdb.DuckDBPyConnection,
-    settings: EnterpriseSettings,
-    entities: pa.Table,
-    n_mentions: int,
-) -> EnterpriseResult:
+PENDING: Final = "mentions m ANTI JOIN links l ON l.record_key = m.record_key"
+
+
+def _setup(work: duckdb.DuckDBPyConnection) -> None:
     work.execute(
         """
         CREATE TABLE names AS
@@ -250,10 +214,13 @@ def _link(
         INSERT INTO links
         SELECT d.left_key, d.right_key, 'decision', 1.0, NULL FROM decisions_in d
         JOIN mentions m ON m.record_key = d.left_key WHERE d.judgement = 'positive';
-        CREATE TABLE entity_ids AS SELECT canonical_id FROM entities_in;
         """
     )
-    pending = "mentions m ANTI JOIN links l ON l.record_key = m.record_key"
+
+
+def exact_stages(work: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) -> None:
+    """Stages 1–3 (credit code, old codes, names): links written to table ``links``."""
+    pending = PENDING
     # 1. a valid credit code, unless a reviewer said this record is not that firm.
     work.execute(
         f"""
@@ -265,6 +232,16 @@ def _link(
         ANTI JOIN negative n ON n.left_key = m.record_key
                             AND n.right_key = coalesce(b.parent_id, '{PREFIX}' || m.code)
         WHERE m.code IS NOT NULL
+        """  # noqa: S608 - constants of this module
+    )
+    # 1b. an organisation code or 注册号 in the code column, if it names one firm.
+    work.execute(
+        f"""
+        INSERT INTO links
+        SELECT m.record_key, k.canonical_id, m.old_kind, 1.0, NULL
+        FROM {pending}
+        JOIN old_keys_in k ON k.key_kind = m.old_kind AND k.key = m.old_key
+        ANTI JOIN negative n ON n.left_key = m.record_key AND n.right_key = k.canonical_id
         """  # noqa: S608 - constants of this module
     )
     # 2 and 3: a name key, core key or brand that points at exactly one firm.
@@ -285,18 +262,16 @@ def _link(
             GROUP BY m.record_key HAVING count(DISTINCT n.canonical_id) = 1
             """  # noqa: S608 - constants of this module
         )
-    # 4. splink for the rest.
-    left = work.sql(
-        f"""SELECT m.record_key AS unique_id, m.name_key, m.core, m.core2, m.core_first,
-                   m.core_second, m.core_tail, m.region FROM {pending}"""  # noqa: S608
-    ).to_arrow_table()
-    right = work.sql(
-        """SELECT n.canonical_id || '#' || n.name AS unique_id, n.canonical_id, n.name_key,
-                  n.core, n.core2, n.core_first, n.core_second, n.core_tail, e.region_code AS region
-           FROM names n JOIN entities_in e USING (canonical_id)"""
-    ).to_arrow_table()
-    prior = 1.0 / max(entities.num_rows, 1)
-    scored = scoring.score_pairs(settings.splink, left, right, prior, MIN_SCORED)
+
+
+def _finish(
+    work: duckdb.DuckDBPyConnection,
+    settings: EnterpriseSettings,
+    entities: pa.Table,
+    n_mentions: int,
+    scored: pa.Table,
+) -> EnterpriseResult:
+    pending = PENDING
     candidates, suggestions = _decide_scored(work, settings, scored)
     # 5. what is left: one entity per distinct folded name.
     rest = work.sql(f"SELECT m.record_key, m.name_key FROM {pending}").to_arrow_table()  # noqa: S608
@@ -345,6 +320,85 @@ def _link(
     )
     counts["mentions"] = n_mentions
     return EnterpriseResult(all_entities, links, candidates, suggestions, counts)
+
+
+# Blocking keys (int64 hashes, cheap to join at millions of rows): the core (core_h), its
+# first k characters (pre2 … pre6: a brand or short name begins the firm's core) and the
+# core with character i deleted (del0 … del5: a name one character off at position i).
+PREFIXES: Final = (2, 3, 4, 5, 6)
+DELETIONS: Final = (0, 1, 2, 3, 4, 5)
+
+
+def _block_keys(t: str) -> str:
+    cols = [f"hash({t}.core) AS core_h"]
+    cols += [
+        f"CASE WHEN length({t}.core) >= {k} THEN hash(left({t}.core, {k})) END AS pre{k}"
+        for k in PREFIXES
+    ]
+    cols += [
+        f"CASE WHEN length({t}.core) >= 4 AND length({t}.core) > {i} "
+        f"THEN hash(left({t}.core, {i}) || substr({t}.core, {i + 2})) END AS del{i}"
+        for i in DELETIONS
+    ]
+    return ", ".join(cols)
+
+
+def splink_inputs(work: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Records left for splink, every name of every firm with its facts, and the brand tf.
+
+    Records named only by the fallback column (a complaint naming a platform, 腾聚e贷) are
+    not firm names: the exact stages may place them, the model does not guess from them.
+
+    Both sides carry the same columns (splink stacks them); a column that only means
+    something on one side is NULL on the other. ``mentioned`` counts the records the exact
+    stages put on the firm: a firm others name is likelier the one this record names.
+    ``tf_brand`` is the share of registered firms whose core begins with each record's core
+    — the term frequency of the brand, so that a brand a dozen firms share weighs less;
+    ``brand_firms`` is their number (the blocking rules skip brands too common to decide).
+    """
+    # How many firms' cores begin with each record's core: the brand's frequency.
+    work.execute(
+        f"""CREATE OR REPLACE TABLE brand_firms AS
+            WITH b AS (SELECT DISTINCT m.core AS brand, m.core2 FROM {PENDING}
+                       WHERE NOT m.alt_name AND length(m.core) >= 2),
+                 firms AS (SELECT DISTINCT canonical_id, core, core2 FROM names)
+            SELECT b.brand, count(DISTINCT f.canonical_id) AS firms
+            FROM b JOIN firms f ON f.core2 = b.core2 AND starts_with(f.core, b.brand)
+            GROUP BY b.brand"""  # noqa: S608 - constants of this module
+    )
+    work.execute(
+        f"""CREATE OR REPLACE TABLE left_in AS
+            SELECT m.record_key AS unique_id, NULL::VARCHAR AS canonical_id, m.name_key,
+                   m.core, {_block_keys("m")},
+                   CASE WHEN length(m.core) >= 2 THEN m.core END AS brand,
+                   coalesce(b.firms, 0) AS brand_firms,
+                   m.region, NULL::VARCHAR AS op_region, left(m.region, 6) AS district,
+                   NULL::VARCHAR AS op_district, m.day, NULL::DATE AS established,
+                   NULL::DATE AS ended, NULL::BIGINT AS mentioned,
+                   m.context
+            FROM {PENDING} LEFT JOIN brand_firms b ON b.brand = m.core
+            WHERE NOT m.alt_name"""  # noqa: S608 - constants of this module
+    )
+    left = work.sql("SELECT * FROM left_in").to_arrow_table()
+    right = work.sql(
+        """WITH named AS (SELECT canonical_id, count(*) AS mentioned FROM links
+                          WHERE canonical_id IS NOT NULL GROUP BY canonical_id)
+           SELECT n.canonical_id || '#' || n.name AS unique_id, n.canonical_id, n.name_key,
+                  n.core, {BLOCK_KEYS},
+                  NULL::VARCHAR AS brand, NULL::BIGINT AS brand_firms,
+                  e.region_code AS region, f.op_region, left(e.region_code, 6) AS district,
+                  left(f.op_region, 6) AS op_district,
+                  NULL::DATE AS day, f.established, f.ended,
+                  coalesce(c.mentioned, 0) AS mentioned, NULL::VARCHAR AS context
+           FROM names n JOIN entities_in e USING (canonical_id)
+           LEFT JOIN facts_in f USING (canonical_id)
+           LEFT JOIN named c USING (canonical_id)""".replace("{BLOCK_KEYS}", _block_keys("n"))
+    ).to_arrow_table()
+    tf_brand = work.sql(
+        """SELECT brand, firms / (SELECT greatest(count(*), 1) FROM entities_in)::DOUBLE
+                  AS tf_brand FROM brand_firms"""
+    ).to_arrow_table()
+    return left, right, tf_brand
 
 
 def _decide_scored(

@@ -34,6 +34,7 @@ from fengyan.standards.regions import SHORT, region_table
 from fengyan.standards.text import to_halfwidth
 
 _MIN_CORE: Final = 2  # a region or form is only stripped if this much name remains
+_MAX_PLACE: Final = 12  # longest place name looked for at the start of a name
 
 
 @dataclass(frozen=True)
@@ -128,47 +129,69 @@ def _split_branch(name: str) -> tuple[str, str]:
     return name[:best], name[best:]
 
 
-def _region_prefix(name: str) -> int:
-    """Length of the leading chain of place names (广东省深圳市南山区, 深圳).
+@dataclass(frozen=True)
+class _Regions:
+    chains: frozenset[str]  # every leading chain of place names a name may start with
+    lengths: tuple[int, ...]  # their lengths, longest first
+    words: frozenset[str]  # every name and alias of a province, prefecture or county
 
-    Each name must lie below the one before it. Short forms (深圳 for 深圳市) count only for
-    provinces and prefectures and only first: county short forms are too often brand words
-    (东方 is 东方市 in Hainan, and a brand everywhere).
+
+@cache
+def _regions() -> _Regions:
+    """The place-name chains of :func:`_region_prefix`, built once from the division table.
+
+    A chain is one to three names, each of a division below the one before (province,
+    prefecture, county; levels may be skipped: 广东省南山区 is not written, 广东省深圳市 is).
+    Short forms (深圳 for 深圳市) count only for provinces and prefectures and only first:
+    county short forms are too often brand words (东方 is 东方市 in Hainan, and a brand
+    everywhere). Each name is 2–12 characters.
     """
     table = region_table()
-    index = table.name_index
-    pos, last = 0, None
-    while True:
-        found = 0
-        for k in range(min(12, len(name) - pos - _MIN_CORE), 1, -1):
-            for row, form in index.get(name[pos : pos + k], ()):
-                level = table.level_at(row)
-                if level > 3 or (form == SHORT and (last is not None or level > 2)):
-                    continue
-                if last is not None and not _is_below(row, last):
-                    continue
-                found, last = k, row
-                break
-            if found:
-                break
-        if not found:
-            return pos
-        pos += found
+    by_row: dict[int, list[tuple[str, int]]] = {}
+    for alias, rows in table.name_index.items():
+        if not 2 <= len(alias) <= _MAX_PLACE:
+            continue
+        for row, form in rows:
+            if table.level_at(row) <= 3:
+                by_row.setdefault(row, []).append((alias, form))
+    chains: set[str] = set()
+    for row in by_row:
+        ancestors: list[int] = []
+        parent = table.parent_index(row)
+        while parent is not None:
+            ancestors.insert(0, parent)
+            parent = table.parent_index(parent)
+        ancestors = [a for a in ancestors if a in by_row]
+        for mask in range(1 << len(ancestors)):
+            path = [a for k, a in enumerate(ancestors) if mask >> k & 1] + [row]
+            texts = [""]
+            for depth, member in enumerate(path):
+                allowed = [
+                    alias
+                    for alias, form in by_row[member]
+                    if form != SHORT or (depth == 0 and table.level_at(member) <= 2)
+                ]
+                texts = [t + alias for t in texts for alias in allowed]
+            chains.update(texts)
+    words = frozenset(alias for names in by_row.values() for alias, _ in names)
+    return _Regions(frozenset(chains), tuple(sorted({len(c) for c in chains}, reverse=True)), words)
 
 
-def _is_below(row: int, ancestor: int) -> bool:
-    table = region_table()
-    parent = table.parent_index(row)
-    while parent is not None:
-        if parent == ancestor:
-            return True
-        parent = table.parent_index(parent)
-    return False
+def _region_prefix(name: str) -> int:
+    """Length of the longest leading chain of place names (广东省深圳市南山区, 深圳).
+
+    At least two characters must remain after it. See :func:`_regions` for what a chain is.
+    """
+    regions = _regions()
+    room = len(name) - _MIN_CORE
+    for length in regions.lengths:
+        if length <= room and name[:length] in regions.chains:
+            return length
+    return 0
 
 
 def _is_region(text: str) -> bool:
-    table = region_table()
-    return any(table.level_at(row) <= 3 for row, _ in table.name_index.get(text, ()))
+    return text in _regions().words
 
 
 def _strip_bracketed_region(core: str) -> tuple[str, str]:

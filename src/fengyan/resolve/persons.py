@@ -15,19 +15,18 @@ Canonical ids: ``per:<16 hex>`` from the smallest hash of the cluster, else
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fengyan.resolve import scoring
+from fengyan.resolve.batch import address_keys, fold_many
 from fengyan.resolve.config import PersonSettings
-from fengyan.resolve.contacts import address_key, address_room_key
 from fengyan.resolve.ledger import Suggestion
-from fengyan.resolve.names import person_name_key
 from fengyan.standards.masking import mask_name
 
 PREFIX: Final = "per:"
@@ -87,27 +86,20 @@ def load_persons(con: duckdb.DuckDBPyConnection) -> pa.Table:
     if not found[0][0]:
         return pa.table({"person_id": pa.array([], pa.string())})
     rows = con.sql(
-        """SELECT person_id, name, id_number_hash AS id_hash, phone AS phones, address,
+        """SELECT person_id, name, id_number_hash AS id_hash, phone AS phones,
+                  phone[1] AS phone1, address,
                   region_code AS region
            FROM person ORDER BY person_id"""
     ).to_arrow_table()
-    addresses = rows["address"].to_pylist()
-    regions = rows["region"].to_pylist()
-    phones = rows["phones"].to_pylist()
+    names = [n if n is not None else "" for n in rows["name"].to_pylist()]
+    name_keys = pa.array(fold_many(names), pa.string())
+    name_keys = pc.if_else(pc.is_valid(rows["name"]), name_keys, pa.scalar(None, pa.string()))
+    name_keys = pc.if_else(pc.equal(rows["name"], ""), pa.scalar(None, pa.string()), name_keys)
+    building, room = address_keys(rows["address"], rows["region"])
     return (
-        rows.append_column(
-            "name_key",
-            pa.array([person_name_key(n) if n else None for n in rows["name"].to_pylist()]),
-        )
-        .append_column("phone1", pa.array([p[0] if p else None for p in phones], pa.string()))
-        .append_column(
-            "room_key",
-            pa.array([address_room_key(a, r) for a, r in zip(addresses, regions, strict=True)]),
-        )
-        .append_column(
-            "building_key",
-            pa.array([address_key(a, r) for a, r in zip(addresses, regions, strict=True)]),
-        )
+        rows.append_column("name_key", name_keys)
+        .append_column("room_key", room)
+        .append_column("building_key", building)
     )
 
 
@@ -121,14 +113,6 @@ def link_persons(
     if records.num_rows == 0:
         empty = pa.table({"person_id": pa.array([], pa.string())})
         return PersonResult(pa.table({"canonical_id": pa.array([], pa.string())}), empty)
-    ids = records["person_id"].to_pylist()
-    hashes = dict(zip(ids, records["id_hash"].to_pylist(), strict=True))
-    clusters = _Clusters(hashes)
-    # 1. the same hash: one person.
-    first_with: dict[str, str] = {}
-    for pid, h in hashes.items():
-        if h:
-            clusters.union(first_with.setdefault(h, pid), pid, human=True)
     # 2. splink on the rest.
     left = records.drop_columns(["name", "address"]).rename_columns(
         [
@@ -139,88 +123,139 @@ def link_persons(
     prior = 1.0 / max(records.num_rows, 1)
     scored = scoring.score_pairs(settings.splink, left, None, prior, settings.thresholds.review)
     th = settings.thresholds
+    # Records sharing a hash start as one cluster, named by an anchor (1.); only the
+    # records a pair or a decision names are looked at in Python.
+    wanted = {str(v) for c in ("unique_id_l", "unique_id_r") for v in scored[c].to_pylist()}
+    wanted |= {k.removeprefix(KEY) for pair in judgements for k in pair}
+    anchor_of = _anchors(records, wanted)
+    hashes = {a: (a[2:] if a.startswith("h:") else None) for a in set(anchor_of.values())}
     decided: dict[tuple[str, str], str] = {}
     for (a, b), judgement in judgements.items():
         a, b = a.removeprefix(KEY), b.removeprefix(KEY)
-        if a in hashes and b in hashes:
+        if a in anchor_of and b in anchor_of:
             decided[(min(a, b), max(a, b))] = judgement
+    # Union-find over the clusters that a pair or a decision touches only (a few).
+    rows = sorted(scored.to_pylist(), key=lambda r: -float(r["match_weight"]))
+    touched = {anchor_of[k] for pair in decided for k in pair}
+    touched |= {anchor_of[str(r[c])] for r in rows for c in ("unique_id_l", "unique_id_r")}
+    clusters = _Clusters({a: hashes[a] for a in touched})
     for (a, b), judgement in decided.items():
         if judgement == "negative":
-            clusters.forbid(a, b)
+            clusters.forbid(anchor_of[a], anchor_of[b])
     how: dict[str, tuple[str, float | None, float | None]] = {}
     for (a, b), judgement in sorted(decided.items()):
-        if judgement == "positive" and clusters.union(a, b, human=True):
+        if judgement == "positive" and clusters.union(anchor_of[a], anchor_of[b], human=True):
             how[a] = how[b] = ("decision", 1.0, None)
-    rows = sorted(scored.to_pylist(), key=lambda r: -float(r["match_weight"]))
     suggestions = []
-    names = dict(zip(ids, records["name"].to_pylist(), strict=True))
+    some = records.filter(
+        pc.is_in(records["person_id"], value_set=pa.array(sorted(wanted), pa.string()))
+    )
+    names = dict(zip(some["person_id"].to_pylist(), some["name"].to_pylist(), strict=True))
     for row in rows:
         a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
         if (a, b) in decided:
             continue
         p, w = float(row["match_probability"]), float(row["match_weight"])
-        if p >= th.accept and clusters.union(a, b, human=False):
+        ra, rb = anchor_of[a], anchor_of[b]
+        if p >= th.accept and clusters.union(ra, rb, human=False):
             for k in (a, b):
                 how.setdefault(k, ("splink", p, w))
-        elif clusters.find(a) != clusters.find(b):
+        elif clusters.find(ra) != clusters.find(rb):
             detail = scoring.explain(row, settings.splink)
             detail |= {"left_name": mask_name(names[a]), "right_name": mask_name(names[b])}
             suggestions.append(Suggestion(KEY + a, KEY + b, p, detail))
-    return _result(records, clusters, how, suggestions)
+    roots = {a: clusters.find(a) for a in touched}
+    return _result(records, roots, how, suggestions)
+
+
+def _anchors(records: pa.Table, wanted: set[str]) -> dict[str, str]:
+    """person_id → its cluster's anchor (``h:<hash>``, else ``p:<id>``) for ``wanted`` ids."""
+    records = records.filter(
+        pc.is_in(records["person_id"], value_set=pa.array(sorted(wanted), pa.string()))
+    )
+    hashes = records["id_hash"]
+    has = pc.fill_null(pc.not_equal(hashes, ""), False)
+    anchor = pc.if_else(
+        has,
+        pc.binary_join_element_wise("h:", hashes, ""),
+        pc.binary_join_element_wise("p:", records["person_id"], ""),
+    )
+    return dict(zip(records["person_id"].to_pylist(), anchor.to_pylist(), strict=True))
 
 
 def _result(
     records: pa.Table,
-    clusters: _Clusters,
+    roots: dict[str, str],
     how: dict[str, tuple[str, float | None, float | None]],
     suggestions: list[Suggestion],
 ) -> PersonResult:
-    ids = records["person_id"].to_pylist()
-    members: dict[str, list[str]] = {}
-    for pid in ids:
-        members.setdefault(clusters.find(pid), []).append(pid)
-    canonical: dict[str, str] = {}
-    for root, keys in members.items():
-        anchors = sorted(clusters.hashes[root])
-        if anchors:
-            cid = PREFIX + hashlib.sha256(anchors[0].encode()).hexdigest()[:16]
-        else:
-            cid = PREFIX + "~" + hashlib.md5(min(keys).encode()).hexdigest()[:16]
-        for k in keys:
-            canonical[k] = cid
-    hashes = records["id_hash"].to_pylist()
-    link_rows = []
-    for pid, h in zip(ids, hashes, strict=True):
-        size = len(members[clusters.find(pid)])
-        method, p, w = how.get(pid, ("id_number" if h and size > 1 else "single", None, None))
-        link_rows.append((pid, canonical[pid], method, p, w))
-    links = pa.table(
-        {
-            "person_id": [r[0] for r in link_rows],
-            "canonical_id": [r[1] for r in link_rows],
-            "method": [r[2] for r in link_rows],
-            "probability": pa.array([r[3] for r in link_rows], pa.float64()),
-            "match_weight": pa.array([r[4] for r in link_rows], pa.float64()),
-        }
-    )
-    first: dict[str, tuple[str | None, str | None]] = {}
-    for pid, name, region in zip(
-        ids, records["name"].to_pylist(), records["region"].to_pylist(), strict=True
-    ):
-        first.setdefault(canonical[pid], (name, region))
-    sizes: dict[str, int] = {}
-    for cid in canonical.values():
-        sizes[cid] = sizes.get(cid, 0) + 1
-    entities = pa.table(
-        {
-            "canonical_id": sorted(first),
-            "name": [first[c][0] for c in sorted(first)],
-            "region_code": [first[c][1] for c in sorted(first)],
-            "members": [sizes[c] for c in sorted(first)],
-        }
-    )
+    """Canonical ids, links and entities, computed in DuckDB over all records at once.
+
+    A cluster's id is ``per:`` + sha256 of its smallest hash, else ``per:~`` + md5 of its
+    smallest person id (16 hex each).
+    """
+    con = duckdb.connect()
+    try:
+        con.register("r", records.select(["person_id", "id_hash", "name", "region"]))
+        con.register(
+            "roots",
+            pa.table(
+                {
+                    "anchor": pa.array(list(roots), pa.string()),
+                    "root": pa.array(list(roots.values()), pa.string()),
+                }
+            ),
+        )
+        con.register(
+            "how",
+            pa.table(
+                {
+                    "person_id": pa.array(list(how), pa.string()),
+                    "method": pa.array([v[0] for v in how.values()], pa.string()),
+                    "probability": pa.array([v[1] for v in how.values()], pa.float64()),
+                    "match_weight": pa.array([v[2] for v in how.values()], pa.float64()),
+                }
+            ),
+        )
+        con.execute(
+            """
+            CREATE TABLE a AS
+            SELECT t.*, coalesce(x.root, t.anchor) AS root
+            FROM (SELECT *, CASE WHEN coalesce(id_hash, '') <> '' THEN 'h:' || id_hash
+                                 ELSE 'p:' || person_id END AS anchor FROM r) t
+            LEFT JOIN roots x USING (anchor);
+            CREATE TABLE c AS
+            SELECT root, count(*) AS size,
+                   CASE WHEN min(CASE WHEN coalesce(id_hash, '') <> '' THEN id_hash END)
+                             IS NOT NULL
+                        THEN 'per:' || left(sha256(min(CASE WHEN coalesce(id_hash, '') <> ''
+                                                            THEN id_hash END)), 16)
+                        ELSE 'per:~' || left(md5(min(person_id)), 16) END AS canonical_id
+            FROM a GROUP BY root
+            """
+        )
+        links = con.sql(
+            """
+            SELECT a.person_id, c.canonical_id,
+                   coalesce(h.method, CASE WHEN coalesce(a.id_hash, '') <> '' AND c.size > 1
+                                           THEN 'id_number' ELSE 'single' END) AS method,
+                   h.probability, h.match_weight
+            FROM a JOIN c USING (root) LEFT JOIN how h USING (person_id)
+            ORDER BY a.person_id
+            """
+        ).to_arrow_table()
+        entities = con.sql(
+            """
+            SELECT c.canonical_id, first(a.name ORDER BY a.person_id) AS name,
+                   first(a.region ORDER BY a.person_id) AS region_code,
+                   count(*) AS members
+            FROM a JOIN c USING (root) GROUP BY c.canonical_id ORDER BY c.canonical_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
     counts = {
-        "records": len(ids),
+        "records": records.num_rows,
         "persons": entities.num_rows,
         "merged_by_model": sum(1 for m in how.values() if m[0] == "splink"),
         "review": len(suggestions),

@@ -10,16 +10,22 @@ the same scores and a reviewer can read every weight in the data file.
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from duckdb.func import ARROW
 from duckdb.sqltypes import BIGINT, DOUBLE, VARCHAR
 from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
 from splink import DuckDBAPI, Linker
 
-from fengyan.resolve.names import sound_key
+from fengyan.resolve.batch import sound_keys
 
 # DuckDB's levenshtein and jaro_winkler_similarity count UTF-8 bytes, so one Chinese
 # character typed wrong is three edits. The model's SQL uses these instead.
@@ -27,26 +33,80 @@ from fengyan.resolve.names import sound_key
 CHAR_FUNCTIONS: Final = ("fy_levenshtein", "fy_jaro_winkler", "fy_sound")
 
 
-def _char_levenshtein(a: str, b: str) -> int:
-    return int(Levenshtein.distance(a, b))
+def _pairs(a: pa.Array, b: pa.Array) -> tuple[list[str], list[str], np.ndarray]:
+    valid = pc.and_(pc.is_valid(a), pc.is_valid(b)).to_numpy(zero_copy_only=False)
+    left = pc.fill_null(a, "").to_pylist()
+    right = pc.fill_null(b, "").to_pylist()
+    return left, right, valid
 
 
-def _char_jaro_winkler(a: str, b: str) -> float:
-    return float(JaroWinkler.similarity(a, b))
+def _char_levenshtein(a: pa.Array, b: pa.Array) -> pa.Array:
+    # Whole DuckDB vectors at once: rapidfuzz's cpdist runs the pairs in C++.
+    left, right, valid = _pairs(a, b)
+    out = cpdist(left, right, scorer=Levenshtein.distance, dtype=np.int64, workers=1)
+    return pa.array(out, pa.int64(), mask=~valid)
 
 
-def _sound(a: str) -> str:
-    return sound_key(a)
+def _char_jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
+    left, right, valid = _pairs(a, b)
+    out = cpdist(left, right, scorer=JaroWinkler.similarity, dtype=np.float64, workers=1)
+    return pa.array(out, pa.float64(), mask=~valid)
 
 
-def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
+def _sound(a: pa.Array) -> pa.Array:
+    values = pc.fill_null(a, "").to_pylist()
+    return pc.if_else(
+        pc.is_valid(a), pa.array(sound_keys(values), pa.string()), pa.scalar(None, pa.string())
+    )
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register fy_levenshtein, fy_jaro_winkler and fy_sound on ``con`` (Arrow UDFs)."""
     con.create_function(
-        "fy_levenshtein", _char_levenshtein, [VARCHAR, VARCHAR], BIGINT, side_effects=False
+        "fy_levenshtein",
+        _char_levenshtein,
+        [VARCHAR, VARCHAR],
+        BIGINT,
+        type=ARROW,
+        side_effects=False,
     )
     con.create_function(
-        "fy_jaro_winkler", _char_jaro_winkler, [VARCHAR, VARCHAR], DOUBLE, side_effects=False
+        "fy_jaro_winkler",
+        _char_jaro_winkler,
+        [VARCHAR, VARCHAR],
+        DOUBLE,
+        type=ARROW,
+        side_effects=False,
     )
-    con.create_function("fy_sound", _sound, [VARCHAR], VARCHAR, side_effects=False)
+    con.create_function("fy_sound", _sound, [VARCHAR], VARCHAR, type=ARROW, side_effects=False)
+
+
+def scale_u(settings: dict[str, Any], columns: Iterable[str], factor: float) -> dict[str, Any]:
+    """A copy of ``settings`` with the u of ``columns``' levels multiplied by ``factor``.
+
+    For comparisons whose chance agreement falls with the size of the register (two
+    unrelated firms share a name about 1 in N times): u estimated on a register of
+    ``N0`` firms is used on one of ``N`` with ``factor = N0 / N``. The ELSE level takes
+    what the others leave, so the u still sum to one.
+    """
+    wanted = set(columns)
+    out = copy.deepcopy(settings)
+    for comparison in out["comparisons"]:
+        if comparison["output_column_name"] not in wanted:
+            continue
+        levels = comparison["comparison_levels"]
+        scaled = 0.0
+        for level in levels:
+            if level.get("is_null_level") or "u_probability" not in level:
+                continue
+            if str(level["sql_condition"]).strip().upper() == "ELSE":
+                continue
+            level["u_probability"] = min(float(level["u_probability"]) * factor, 0.5)
+            scaled += level["u_probability"]
+        for level in levels:
+            if str(level["sql_condition"]).strip().upper() == "ELSE":
+                level["u_probability"] = max(1.0 - scaled, 1e-9)
+    return out
 
 
 def comparison_columns(settings: dict[str, Any]) -> list[str]:
@@ -60,6 +120,7 @@ def score_pairs(
     right: pa.Table | None,
     prior: float,
     min_probability: float,
+    term_frequencies: Mapping[str, pa.Table] | None = None,
 ) -> pa.Table:
     """Score candidate pairs; returns splink's predictions at or above ``min_probability``.
 
@@ -69,6 +130,10 @@ def score_pairs(
     comparison ``c``, ``gamma_c`` (the level index) and ``mw_c`` (its weight in bits).
     SQL conditions may call ``fy_levenshtein(a, b)`` and ``fy_jaro_winkler(a, b)``,
     which count characters (rapidfuzz), not bytes, and ``fy_sound(a)`` (how it sounds).
+
+    ``term_frequencies`` maps a column to a lookup table (the column and ``tf_<column>``,
+    the share of entities a value stands for), for levels with ``tf_adjustment_column``:
+    splink then weighs a match on that value by its own frequency, not the level's average.
     """
     if left.num_rows == 0 or (right is not None and right.num_rows == 0):
         return pa.table(
@@ -88,7 +153,7 @@ def score_pairs(
     }
     con = duckdb.connect()
     try:
-        _register_functions(con)
+        register_functions(con)
         api = DuckDBAPI(connection=con)
         con.register("fy_left_in", left)
         con.execute("CREATE TABLE fy_left AS SELECT * FROM fy_left_in")
@@ -98,6 +163,14 @@ def score_pairs(
             con.execute("CREATE TABLE fy_right AS SELECT * FROM fy_right_in")
             frames.append(api.register("fy_right", dataset_display_name="right"))
         linker = Linker(frames, full, log_level=logging.WARNING)
+        for column, lookup in (term_frequencies or {}).items():
+            con.register("fy_tf_in", lookup)
+            # The column names come from settings.yaml, not from input.
+            con.execute(f'CREATE TABLE "fy_tf_{column}" AS SELECT * FROM fy_tf_in')  # noqa: S608
+            con.unregister("fy_tf_in")
+            linker.table_management.register_term_frequency_lookup(
+                api.register(f"fy_tf_{column}"), column
+            )
         predictions = linker.inference.predict(
             threshold_match_probability=min_probability, warning_mode="never"
         )

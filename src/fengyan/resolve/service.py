@@ -109,6 +109,7 @@ def resolve(
             con, settings.enterprise, current_judgements(ws.engine, "enterprise")
         )
         timings["enterprise"] = time.perf_counter() - start
+        timings |= {f"enterprise_{k}": v for k, v in ent.seconds.items()}
         mark = time.perf_counter()
         per = link_persons(con, settings.person, current_judgements(ws.engine, "person"))
         timings["person"] = time.perf_counter() - mark

@@ -1,0 +1,405 @@
+"""Indicator engine benchmark: N firms × the packaged specs, from a synthetic lake.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_engine.py --firms 3000000
+
+Generates a lake of realistic shape with numpy/pyarrow (registry rows for every firm, and
+event tables: complaints, ads, judgments, job posts; resolution's tables), then times
+compile + compute + write of the indicators (``compute_indicators``), a restricted run for
+one firm, peak RSS, and the floor: a bare weighted sum of 120 float32 columns over N rows
+in numpy. Results go to benchmarks/results/engine.json and engine.md; the lake to
+benchmarks/work/engine/ (kept between runs of the same size: --regenerate rebuilds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.indicators.lakebuilder import arrow_schema
+
+from bench_ingest import RESULTS, machine, print_columns
+from fengyan.indicators.load import load_specs
+from fengyan.indicators.service import compute_indicators
+from fengyan.settings import Settings
+from fengyan.workspace import Workspace
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work" / "engine"
+AS_OF = date(2025, 6, 30)
+BRANDS = list("鹏润前程海盈华信康寿链通金穗安邦绿源万家星河宏达恒泰鑫盛")
+WORDS = [
+    "科技",
+    "商贸",
+    "财富管理",
+    "投资咨询",
+    "供应链管理",
+    "养老服务",
+    "电子商务",
+    "金融信息服务",
+    "餐饮管理",
+    "建筑工程",
+    "物流",
+    "文化传媒",
+    "区块链技术",
+    "资产管理",
+    "融资租赁",
+]
+SCOPES = [
+    "技术开发、技术咨询",
+    "投资管理、资产管理；投资咨询",
+    "国内贸易；货物进出口",
+    "养老服务；健康管理咨询",
+    "供应链管理；商业保理",
+    "餐饮服务",
+    "建筑工程施工",
+    "以自有资金从事投资活动；不得以公开方式募集资金",
+]
+AD_TEXTS = [
+    "年化收益12%，保本保息，稳赚不赔",
+    "新品上市，欢迎选购",
+    "推荐好友返现，月息2分",
+    "区块链数字资产，国家扶持项目",
+    "养老公寓会员卡，到期还本",
+    "专业装修，品质保证",
+]
+CATEGORIES = ["非法集资", "消费纠纷", "理财纠纷", "传销", "其他"]
+
+
+def _codes(ids: np.ndarray) -> pa.Array:
+    # Synthetic 18-character codes (shape only: the lake is written directly).
+    return pa.array(np.char.add("9144030000", np.char.zfill(ids.astype(str), 8)))
+
+
+def _pick(rng: np.random.Generator, choices: list[str], n: int) -> pa.Array:
+    return pa.array(np.array(choices, dtype=object)[rng.integers(0, len(choices), n)])
+
+
+def _times(rng: np.random.Generator, n: int, days: int) -> np.ndarray:
+    end = datetime(2025, 6, 30, tzinfo=UTC)
+    secs = rng.integers(0, days * 86400, n)
+    return (np.datetime64(end.replace(tzinfo=None), "us") - secs.astype("timedelta64[s]")).astype(
+        "datetime64[us]"
+    )
+
+
+def _write(ws: Workspace, table: str, cols: dict[str, Any], seq: int) -> None:
+    schema = arrow_schema(table)
+    n = len(next(iter(cols.values())))
+    key = next(iter(cols))
+    data = {}
+    ids = pc.binary_join_element_wise(pa.scalar(table), pc.cast(cols[key], pa.string()), "/")
+    for f in schema:
+        if f.name == "_id":
+            data[f.name] = pa.array(np.char.mod("%032x", np.arange(n) + seq * 10**9).astype(object))
+        elif f.name == "_hash":
+            data[f.name] = ids
+        elif f.name in ("_batch", "_source"):
+            data[f.name] = pa.array([f"bench{seq}"] * n)
+        elif f.name == "_seq":
+            data[f.name] = pa.array(np.full(n, seq, dtype=np.int64))
+        elif f.name == "_row":
+            data[f.name] = pa.array(np.arange(n, dtype=np.int64))
+        elif f.name == "_valid_from":
+            data[f.name] = cols.get(
+                "_known",
+                pa.array([datetime(2025, 1, 1, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC")),
+            )
+        elif f.name in cols:
+            data[f.name] = pa.array(cols[f.name]).cast(f.type)
+        else:
+            data[f.name] = pa.nulls(n, f.type)
+    tbl = pa.table(data, schema=schema)
+    with ws.lake.open_batch(table, seq, f"bench{seq:04d}", schema) as writer:
+        for chunk in tbl.to_batches(max_chunksize=500_000):
+            writer.write(pa.Table.from_batches([chunk]))
+        writer.commit()
+
+
+def generate(ws: Workspace, n: int, seed: int = 7) -> dict[str, int]:
+    """Write registry rows for ``n`` firms, event tables and resolution's tables."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(n)
+    codes = _codes(ids)
+    brand = np.array(BRANDS, dtype=object)
+    names = pc.binary_join_element_wise(
+        "深圳",
+        pa.array(brand[rng.integers(0, len(BRANDS), n)] + brand[rng.integers(0, len(BRANDS), n)]),
+        _pick(rng, WORDS, n),
+        "有限公司",
+        "",
+    )
+    est = np.datetime64("2025-06-30") - rng.integers(30, 20 * 365, n).astype("timedelta64[D]")
+    _write(
+        ws,
+        "enterprise",
+        {
+            "credit_code": codes,
+            "name": names,
+            "business_scope": _pick(rng, SCOPES, n),
+            "registered_capital": np.round(10 ** rng.uniform(5, 8.5, n), -4),
+            "paid_in_capital": np.where(rng.random(n) < 0.6, 0.0, 10 ** rng.uniform(4, 7, n)),
+            "established": est,
+            "status": _pick(rng, ["存续", "在业", "吊销", "注销"], n),
+            "region_code": _pick(rng, ["440303", "440304", "440305", "440306", "440307"], n),
+            "operating_region_code": _pick(rng, ["440303", "440304", "110105", "310115"], n),
+            "industry_code": _pick(rng, ["J6940", "L7212", "F5191", "I6513", "M7350"], n),
+            "legal_representative": _pick(rng, ["张伟", "王芳", "李强", "刘洋"], n),
+        },
+        1,
+    )
+    counts = {"enterprise": n}
+
+    # Events: skewed over firms (a few firms get many), as in the simulated city.
+    def firms_for(m: int) -> np.ndarray:
+        return np.minimum((rng.pareto(1.2, m) * n / 50).astype(np.int64), n - 1)
+
+    m = n // 3
+    f = firms_for(m)
+    has_code = rng.random(m) < 0.7
+    received = _times(rng, m, 730)
+    _write(
+        ws,
+        "complaint",
+        {
+            "complaint_id": pa.array(np.char.mod("c%d", np.arange(m)).astype(object)),
+            "channel": _pick(rng, ["12345热线", "信访", "网上举报"], m),
+            "received_at": pa.array(received, pa.timestamp("us", tz="UTC")),
+            "_known": pa.array(received, pa.timestamp("us", tz="UTC")),
+            "credit_code": pa.array(
+                np.where(has_code, np.asarray(codes.take(pa.array(f)), dtype=object), None)
+            ),
+            "enterprise_name": names.take(pa.array(f)),
+            "category": _pick(rng, CATEGORIES, m),
+            "amount": rng.lognormal(10, 1.5, m),
+            "people_count": rng.integers(1, 50, m),
+            "complainant_id_hash": pa.array(
+                np.char.mod("h%d", rng.integers(0, m, m)).astype(object)
+            ),
+            "text": _pick(rng, ["无法提现，客服失联", "承诺高收益，逾期不兑付", "服务态度差"], m),
+        },
+        2,
+    )
+    counts["complaint"] = m
+    no_code = np.nonzero(~has_code)[0]
+    a = n // 3
+    fa = firms_for(a)
+    pub = _times(rng, a, 730)
+    _write(
+        ws,
+        "advertisement",
+        {
+            "ad_id": pa.array(np.char.mod("a%d", np.arange(a)).astype(object)),
+            "credit_code": codes.take(pa.array(fa)),
+            "medium": _pick(rng, ["网站", "短视频", "社交媒体", "传单"], a),
+            "published_at": pa.array(pub, pa.timestamp("us", tz="UTC")),
+            "_known": pa.array(pub, pa.timestamp("us", tz="UTC")),
+            "text": _pick(rng, AD_TEXTS, a),
+            "impressions": rng.integers(10, 100000, a),
+            "region_code": _pick(rng, ["440304", "440305"], a),
+        },
+        3,
+    )
+    counts["advertisement"] = a
+    j = n // 6
+    fj = firms_for(j)
+    jd = np.datetime64("2025-06-30") - rng.integers(0, 1500, j).astype("timedelta64[D]")
+    _write(
+        ws,
+        "judgment",
+        {
+            "judgment_id": pa.array(np.char.mod("j%d", np.arange(j)).astype(object)),
+            "case_number": pa.array(
+                np.char.mod("（2024）粤03民初%d号", np.arange(j)).astype(object)
+            ),
+            "court": _pick(rng, ["深圳市中级人民法院", "南山区人民法院"], j),
+            "case_type": _pick(rng, ["民事", "刑事", "执行"], j),
+            "party_id": codes.take(pa.array(fj)),
+            "party_kind": pa.array(["enterprise"] * j),
+            "party_name": names.take(pa.array(fj)),
+            "party_role": _pick(rng, ["被告", "原告"], j),
+            "cause": pa.array(
+                [
+                    [c]
+                    for c in np.array(
+                        ["民间借贷纠纷", "合同纠纷", "非法吸收公众存款"], dtype=object
+                    )[rng.integers(0, 3, j)]
+                ]
+            ),
+            "amount": rng.lognormal(11, 1.5, j),
+            "judgment_date": jd,
+            "_known": pa.array(jd.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+        },
+        4,
+    )
+    counts["judgment"] = j
+    r = n // 6
+    fr = firms_for(r)
+    posted = np.datetime64("2025-06-30") - rng.integers(0, 730, r).astype("timedelta64[D]")
+    _write(
+        ws,
+        "recruitment_post",
+        {
+            "post_id": pa.array(np.char.mod("r%d", np.arange(r)).astype(object)),
+            "credit_code": codes.take(pa.array(fr)),
+            "platform": _pick(rng, ["智联", "58同城"], r),
+            "posted_at": posted,
+            "job_title": _pick(rng, ["理财顾问", "客户经理", "会计", "电销专员"], r),
+            "headcount": rng.integers(1, 50, r),
+            "salary_min": rng.integers(3000, 8000, r) * 1.0,
+            "salary_max": rng.integers(8000, 30000, r) * 1.0,
+            "text": _pick(rng, ["高提成，日结", "五险一金"], r),
+            "_known": pa.array(posted.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+        },
+        5,
+    )
+    counts["recruitment_post"] = r
+    firm_ids = pc.binary_join_element_wise("ent:", codes, "")
+    ent = pa.table(
+        {
+            "canonical_id": firm_ids,
+            "entity_kind": pa.array(["enterprise"] * n),
+            "kind": pa.array(["registered"] * n),
+            "name": names,
+            "credit_code": codes,
+            "region_code": pa.array(["440304"] * n),
+            "members": pa.array(np.ones(n, np.int64)),
+        },
+        schema=arrow_schema("resolved_entity"),
+    )
+    complaint_ids = pa.array(np.char.mod("%032x", no_code + 2 * 10**9).astype(object))
+    links = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "key_kind": pa.array(["credit_code"] * n),
+                    "key": codes,
+                    "canonical_id": firm_ids,
+                    "entity_kind": pa.array(["enterprise"] * n),
+                    "method": pa.array(["credit_code"] * n),
+                    "probability": np.ones(n),
+                    "match_weight": pa.nulls(n, pa.float64()),
+                }
+            ),
+            pa.table(
+                {
+                    "key_kind": pa.array(["record"] * len(no_code)),
+                    "key": pc.binary_join_element_wise("complaint", complaint_ids, "/"),
+                    "canonical_id": firm_ids.take(pa.array(f[no_code])),
+                    "entity_kind": pa.array(["enterprise"] * len(no_code)),
+                    "method": pa.array(["name"] * len(no_code)),
+                    "probability": np.ones(len(no_code)),
+                    "match_weight": pa.nulls(len(no_code), pa.float64()),
+                }
+            ),
+        ]
+    ).cast(arrow_schema("resolved_link"))
+    ws.lake.write_derived("resolve", {"resolved_entity": ent, "resolved_link": links})
+    return counts
+
+
+def floor(n: int, k: int = 120) -> float:
+    """Seconds of a bare weighted sum of k float32 columns over n rows (numpy)."""
+    rng = np.random.default_rng(1)
+    cols = [rng.random(n, dtype=np.float32) for _ in range(k)]
+    w = rng.random(k).astype(np.float32)
+    start = time.perf_counter()
+    total = np.zeros(n, np.float32)
+    for wi, c in zip(w, cols, strict=True):
+        total += wi * c
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--firms", type=int, default=3_000_000)
+    ap.add_argument("--regenerate", action="store_true")
+    args = ap.parse_args()
+    home = WORK / f"n{args.firms}"
+    marker = home / "generated.json"
+    if args.regenerate or not marker.exists():
+        shutil.rmtree(home, ignore_errors=True)
+    ws = Workspace(
+        Settings(
+            home=home,
+            lake_dir=home / "lake",
+            database_url=f"sqlite:///{home / 'fengyan.db'}",
+            chunk_rows=50_000,
+            pseudonym_key_env="bench-key",
+        )
+    )
+    ws.init()
+    if not marker.exists():
+        t = time.perf_counter()
+        counts = generate(ws, args.firms)
+        marker.write_text(json.dumps({"counts": counts, "seconds": time.perf_counter() - t}))
+    gen = json.loads(marker.read_text())
+    specs = load_specs()
+    t = time.perf_counter()
+    full = compute_indicators(ws, AS_OF, specs=specs)
+    wall = time.perf_counter() - t
+    one = full.tables["indicator_score"].column("firm_id")[args.firms // 2].as_py()
+    lat = []
+    for _ in range(3):
+        t = time.perf_counter()
+        compute_indicators(ws, AS_OF, firms=[one], specs=specs)
+        lat.append(time.perf_counter() - t)
+    fl = floor(args.firms)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = [
+        ["firms", f"{args.firms:,}"],
+        ["indicators", str(len(specs.indicators))],
+        ["event rows", f"{sum(v for k, v in gen['counts'].items() if k != 'enterprise'):,}"],
+        ["compile (s)", f"{full.seconds['compile']:.1f}"],
+        ["compute (s)", f"{full.seconds['compute']:.1f}"],
+        ["categories (s)", f"{full.seconds['categories']:.1f}"],
+        ["write (s)", f"{full.seconds.get('write', 0):.1f}"],
+        ["total (s)", f"{wall:.1f}"],
+        ["one firm, restricted run (s, best of 3)", f"{min(lat):.2f}"],
+        ["floor: numpy weighted sum of 120 cols (s)", f"{fl:.2f}"],
+        ["peak RSS (MiB)", f"{rss:,.0f}"],
+        ["indicator_value rows", f"{full.tables['indicator_value'].num_rows:,}"],
+    ]
+    print_columns(["measure", "value"], rows)
+    slow = sorted(full.steps.items(), key=lambda kv: -kv[1])[:8]
+    info = {
+        "machine": machine(),
+        "command": " ".join(["python", *sys.argv]),
+        "generated": gen,
+        "rows": dict(rows),
+        "slowest_steps": dict(slow),
+        "latency_one_firm": lat,
+        "date": datetime.now(UTC).isoformat(),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    md = [
+        "# Indicator engine benchmark",
+        "",
+        f"`nice -n 10 .venv/bin/python benchmarks/bench_engine.py --firms {args.firms}`",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        *(f"| {a} | {b} |" for a, b in rows),
+        "",
+        "Slowest plan steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in slow),
+        "",
+    ]
+    (RESULTS / "engine.md").write_text("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The whole pipeline in one call: ingest → resolve → graph → text → indicators → index → warnings.
+
+What ``fengyan run`` (and ``fengyan demo``) execute; the CLI only draws the progress and
+the tables. Each stage reads the lake as of the same date and replaces its derived tables
+atomically, so a run killed halfway is simply run again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fengyan.clock import CHINA_TZ
+from fengyan.index.service import IndexReport, run_index
+from fengyan.workspace import Workspace
+
+STAGES = ("ingest", "resolve", "graph", "text", "indicators", "index", "warnings")
+
+
+@dataclass
+class StageResult:
+    """One stage: seconds taken and a short summary (or why it was skipped)."""
+
+    name: str
+    seconds: float = 0.0
+    summary: str = ""
+    skipped: str | None = None
+
+
+@dataclass
+class PipelineReport:
+    """Every stage's result and the index report."""
+
+    as_of: datetime | None
+    stages: list[StageResult] = field(default_factory=list)
+    index: IndexReport | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of all stages."""
+        return sum(s.seconds for s in self.stages)
+
+
+def as_of_moment(day: date | datetime | None) -> datetime | None:
+    """A run's as-of date as the lake reads it: 00:00 China time, as ingest dates batches."""
+    if day is None:
+        return None
+    if isinstance(day, datetime):
+        return day if day.tzinfo else day.replace(tzinfo=CHINA_TZ)
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+
+
+def _text(ws: Workspace, as_of: datetime | None) -> str:
+    from fengyan.text.service import run_text
+
+    report = run_text(ws, as_of)
+    counts = getattr(report, "counts", None)
+    if isinstance(counts, dict):
+        return ", ".join(f"{k} {v:,}" for k, v in list(counts.items())[:4])
+    return ""
+
+
+def _indicators(ws: Workspace, as_of: datetime | None) -> str:
+    from fengyan.indicators.service import compute_indicators
+
+    report: Any = compute_indicators(ws, as_of=as_of)
+    firms = getattr(report, "firms", None)
+    indicators = getattr(report, "indicators", None)
+    parts = []
+    if firms is not None:
+        parts.append(f"{firms:,} firms")
+    if indicators is not None:
+        parts.append(f"{indicators if isinstance(indicators, int) else len(indicators)} indicators")
+    return ", ".join(parts)
+
+
+def run_pipeline(
+    ws: Workspace,
+    deliveries: Sequence[Path] = (),
+    as_of: datetime | None = None,
+    skip_ingest: bool = False,
+    models: Sequence[str] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_rows: Callable[[str, int], None] | None = None,
+) -> PipelineReport:
+    """Run every stage on the workspace's lake as of ``as_of`` (default: now) and publish.
+
+    ``on_stage(name)`` is called as each stage starts; ``on_rows(file, rows)`` during
+    ingest. A stage whose package is not installed (text, indicators while they are being
+    built) is skipped with the reason; the index needs the indicators' output.
+    """
+    from fengyan.graph.service import build_graph
+    from fengyan.ingest.service import ingest_path
+    from fengyan.resolve.service import resolve
+
+    report = PipelineReport(as_of)
+    started = on_stage or (lambda _n: None)
+
+    def timed(name: str, work: Callable[[], str]) -> None:
+        started(name)
+        mark = time.perf_counter()
+        result = StageResult(name)
+        try:
+            result.summary = work()
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith(("fengyan.text", "fengyan.indicators")):
+                raise
+            result.skipped = str(exc.name)
+        result.seconds = time.perf_counter() - mark
+        report.stages.append(result)
+
+    def ingest() -> str:
+        read = stored = 0
+        for path in deliveries:
+            for r in ingest_path(
+                ws,
+                path,
+                on_file=lambda p: on_rows(p.name, 0) if on_rows else None,
+                on_progress=lambda n: on_rows("", n) if on_rows else None,
+            ):
+                read += r.rows_read
+                stored += r.rows_stored
+        return f"{len(deliveries)} deliveries, {read:,} read, {stored:,} stored"
+
+    if skip_ingest or not deliveries:
+        report.stages.append(StageResult("ingest", skipped="--skip-ingest" if skip_ingest else ""))
+    else:
+        timed("ingest", ingest)
+    timed("resolve", lambda: f"{resolve(ws, as_of).enterprise.get('registered', 0):,} firms")
+    timed("graph", lambda: f"{build_graph(ws, as_of).counts.get('graph_edge', 0):,} edges")
+    timed("text", lambda: _text(ws, as_of))
+    timed("indicators", lambda: _indicators(ws, as_of))
+
+    started("index")
+    mark = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def on_step(step: str) -> None:
+        phases[step] = time.perf_counter()
+        if step == "warnings":
+            started("warnings")
+
+    index = run_index(ws, as_of, models=models, on_step=on_step)
+    end = time.perf_counter()
+    split = phases.get("warnings", end)
+    report.index = index
+    graded = sum(v for g in index.grades.values() for k, v in g.items() if k != "none")
+    report.stages.append(
+        StageResult(
+            "index",
+            split - mark,
+            f"{index.firms:,} firms × {len(index.models)} models, {graded:,} graded",
+        )
+    )
+    changes = {k: sum(c.get(k, 0) for c in index.changes.values()) for k in ("new", "escalated")}
+    report.stages.append(
+        StageResult(
+            "warnings", end - split, f"{changes['new']:,} new, {changes['escalated']:,} escalated"
+        )
+    )
+    return report

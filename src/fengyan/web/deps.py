@@ -1,0 +1,212 @@
+"""FastAPI dependencies and their ``Annotated`` aliases — how routes get what they need.
+
+A route declares what it needs in its signature and nothing else::
+
+    @router.get("/api/v1/warnings")
+    def warnings(db: DbSession, who: ViewWarnings, page: Pagination) -> ...
+
+* :data:`DbSession` — a SQLAlchemy session for this request (closed afterwards; services
+  that change state commit, read-only ones never do);
+* :data:`WorkspaceDep`, :data:`SettingsDep`, :data:`Lang`;
+* :data:`CurrentPrincipal` — the signed-in user (cookie session or
+  ``Authorization: Bearer``), 401 otherwise; unsafe cookie requests are CSRF-checked here,
+  so every route that needs a login is protected without further code;
+* :data:`OptionalPrincipal` — the same, or the anonymous principal;
+* ``ViewWarnings``, ``Export``, ``ManageUsers`` … (one alias per permission of
+  ``policy.yaml``, or ``Annotated[Principal, Depends(require("perm"))]``) — the signed-in
+  user holding that permission (403 otherwise);
+* :data:`Pagination` — ``?page=&size=`` (``size`` ≤ 200);
+* :func:`rate_limit` — a per-client budget (``"login"``, ``"public"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from fengyan.web.errors import Forbidden, NotAuthenticated
+from fengyan.web.policy import load_policy
+from fengyan.web.scope import Principal
+from fengyan.web.security.accounts import principal_for, principal_from_token
+from fengyan.web.security.csrf import check_csrf
+from fengyan.web.security.ratelimit import RateLimiter
+from fengyan.web.security.sessions import lookup_session
+from fengyan.web.settings import WebSettings
+from fengyan.web.templating import language_of
+from fengyan.workspace import Workspace
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+_bearer = HTTPBearer(auto_error=False, description="An API token: `fengyan user token NAME`.")
+
+
+def session_cookie_name(settings: WebSettings) -> str:
+    """``__Host-`` cookies must be Secure, host-only and path ``/``; browsers enforce it."""
+    return "__Host-fengyan_session" if settings.secure_cookies else "fengyan_session"
+
+
+def get_workspace(request: Request) -> Workspace:
+    """The workspace the app was created with."""
+    ws: Workspace = request.app.state.workspace
+    return ws
+
+
+def get_settings(request: Request) -> WebSettings:
+    """The web settings the app was created with."""
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+
+
+def get_db(ws: WorkspaceDep) -> Iterator[Session]:
+    """A database session for one request."""
+    with Session(ws.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_lang(request: Request) -> str:
+    """zh (default) or en, from ``?lang=`` or the language cookie."""
+    lang = language_of(request)
+    request.state.lang = lang
+    return lang
+
+
+Lang = Annotated[str, Depends(get_lang)]
+
+
+def client_address(request: Request, settings: WebSettings) -> str:
+    """The client's address (the first ``X-Forwarded-For`` hop only behind a trusted proxy)."""
+    if settings.trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.client.host if request.client else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    principal: Principal
+    by_cookie: bool
+
+
+def _resolve(
+    request: Request,
+    ws: WorkspaceDep,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> _Resolved:
+    # Sync, so FastAPI runs the database lookups in its thread pool. A bearer token wins
+    # over a cookie: machine clients never depend on ambient browser state.
+    with Session(ws.engine, expire_on_commit=False) as db:
+        if bearer is not None:
+            found = principal_from_token(db, bearer.credentials)
+            if found is None:
+                raise NotAuthenticated("web_bad_token")
+            return _Resolved(found, False)
+        cookie = request.cookies.get(session_cookie_name(settings))
+        if cookie:
+            live = lookup_session(db, settings, cookie)
+            if live is not None:
+                session, user = live
+                return _Resolved(principal_for(user, "session", session.csrf_token), True)
+    return _Resolved(Principal.anonymous(), False)
+
+
+async def optional_principal(
+    request: Request, resolved: Annotated[_Resolved, Depends(_resolve)]
+) -> Principal:
+    """Whoever asks, possibly anonymous; unsafe cookie requests must carry the CSRF token."""
+    if resolved.by_cookie:
+        await check_csrf(request, resolved.principal.csrf_token)
+    request.state.principal = resolved.principal
+    return resolved.principal
+
+
+OptionalPrincipal = Annotated[Principal, Depends(optional_principal)]
+
+
+async def current_principal(principal: OptionalPrincipal) -> Principal:
+    """The signed-in user or token holder; 401 for anyone else."""
+    if not principal.authenticated:
+        raise NotAuthenticated()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency giving the signed-in principal if their role holds ``permission``."""
+    if permission not in load_policy().permissions:
+        raise ValueError(f"permission {permission!r} is not declared in policy.yaml")
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden()
+        return principal
+
+    dependency.__name__ = f"require_{permission}"
+    return dependency
+
+
+# One alias per permission of policy.yaml (tests/web/test_security.py checks they match):
+#     def warnings(who: ViewWarnings, ...) -> ...
+ViewOverview = Annotated[Principal, Depends(require("view_overview"))]
+ViewMap = Annotated[Principal, Depends(require("view_map"))]
+ViewWarnings = Annotated[Principal, Depends(require("view_warnings"))]
+ViewProfile = Annotated[Principal, Depends(require("view_profile"))]
+ViewPersonalData = Annotated[Principal, Depends(require("view_personal_data"))]
+SearchEnterprise = Annotated[Principal, Depends(require("search_enterprise"))]
+SearchPerson = Annotated[Principal, Depends(require("search_person"))]
+Export = Annotated[Principal, Depends(require("export"))]
+ManageUsers = Annotated[Principal, Depends(require("manage_users"))]
+ViewAudit = Annotated[Principal, Depends(require("view_audit"))]
+PushIngest = Annotated[Principal, Depends(require("push_ingest"))]
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """``?page=`` (from 1) and ``?size=`` (1…200) of a list."""
+
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip."""
+        return (self.page - 1) * self.size
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+    size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (≤ 200).")
+    ] = DEFAULT_PAGE_SIZE,
+) -> PageParams:
+    """The pagination parameters of a list request."""
+    return PageParams(page, size)
+
+
+Pagination = Annotated[PageParams, Depends(page_params)]
+
+
+def rate_limit(name: str) -> Callable[[Request], None]:
+    """A dependency counting the request against the app's ``name`` limiter (429 if over)."""
+
+    def dependency(request: Request) -> None:
+        limiter: RateLimiter = request.app.state.limiters[name]
+        limiter.check(client_address(request, request.app.state.settings))
+
+    dependency.__name__ = f"rate_limit_{name}"
+    return dependency

@@ -1,0 +1,1 @@
+"""HTTP routes: thin shells that validate input and call services (no SQL here)."""

@@ -1,0 +1,50 @@
+"""The public risk check (F21): ``/check`` (page) and ``/api/v1/public/check`` (JSON).
+
+No login. Both count against the per-client budget ``FENGYAN_WEB_PUBLIC_RATE`` (requests
+per minute per client address; 429 with ``Retry-After`` beyond it). Answers come from the
+listed warnings only (:mod:`fengyan.web.services.public`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from fengyan.web.deps import DbSession, Lang, OptionalPrincipal, rate_limit
+from fengyan.web.errors import BadRequest
+from fengyan.web.services.public import PublicAnswer, public_check
+from fengyan.web.templating import render
+
+router = APIRouter(tags=["public"])
+Limited = Depends(rate_limit("public"))
+
+
+@router.get(
+    "/api/v1/public/check",
+    response_model=PublicAnswer,
+    dependencies=[Limited],
+    summary="Public risk check (no login, rate-limited)",
+)
+def api_check(
+    db: DbSession, lang: Lang,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="Company or platform name.")],
+) -> PublicAnswer:  # fmt: skip
+    """A plain-language hint: is the name on the published risk list?"""
+    return public_check(db, q, lang)
+
+
+@router.get("/check", response_class=HTMLResponse, include_in_schema=False, dependencies=[Limited])
+def page_check(
+    request: Request, db: DbSession, lang: Lang, _who: OptionalPrincipal,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:  # fmt: skip
+    """The public check page (the answer under the form when ``q`` is given)."""
+    answer, error = None, None
+    if q:
+        try:
+            answer = public_check(db, q, lang)
+        except BadRequest as exc:
+            error = exc.message(lang)
+    return render(request, "check.html", {"q": q or "", "answer": answer, "error": error})

@@ -1,0 +1,244 @@
+"""The lake as the web reads it: one in-memory DuckDB copy of what pages look up by firm.
+
+The lake's views compute each record's validity window over every batch file on every
+query — right for a pipeline stage, far too slow for a page that answers in milliseconds.
+:class:`LakeCache` copies, once per lake generation, the current state of the tables a
+profile reads (registry facts, the timeline's record tables, the derived resolve, graph,
+indicator and index tables) into an in-memory DuckDB database, plus one *record index*:
+every timeline record with the firm it belongs to, its date and its title, linked the way
+the indicator engine links them (``indicators/sources.yaml``: record keys first, then
+credit codes). Lookups by firm id are then point queries on small columnar tables.
+
+A generation is the set of batch files and the derived stages' ``CURRENT`` pointers; the
+cache checks it at most every ``lake_refresh_seconds`` and rebuilds in the background of
+the request that notices the change (readers keep the old copy until the new one is
+complete). Each request reads through its own cursor, so threads do not share a
+connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from fengyan.lake import Lake
+from fengyan.web.services.config import service_settings
+
+# Derived tables the web reads, and the column each is looked up by.
+DERIVED = {
+    "resolved_entity": "canonical_id",
+    "resolved_link": "key",
+    "graph_edge": None,
+    "graph_controller": "firm_id",
+    "graph_holding": "firm_id",
+    "graph_group": "firm_id",
+    "graph_signal": "firm_id",
+    "indicator_value": "firm_id",
+    "firm_category": "firm_id",
+    "index_score": "firm_id",
+    "text_mention": "firm_id",
+}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _generation(lake: Lake) -> tuple[Any, ...]:
+    """What identifies the lake's current content: batch files and derived pointers."""
+    root = lake.root
+    if not root.exists():
+        return ()
+    files = tuple(sorted(str(p.relative_to(root)) for p in root.glob("*/batch-*.parquet")))
+    pointers = tuple(
+        (str(p.relative_to(root)), p.read_text().strip())
+        for p in sorted((root / "_derived").glob("*/CURRENT"))
+    )
+    return files + pointers
+
+
+class LakeCache:
+    """An in-memory DuckDB copy of the lake tables the workbench looks things up in."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._generation: tuple[Any, ...] | None = None
+        self._checked = 0.0
+        self.tables: set[str] = set()
+        self.built_seconds = 0.0
+
+    # ---- building --------------------------------------------------------------------
+
+    def _build(self) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+        cfg = service_settings()
+        con = self.lake.connect()
+        present = set(self.lake.tables())
+        derived = set(self.lake.derived_files())
+        made: set[str] = set()
+        wanted = [*cfg.materialise, *cfg.timeline]
+        for table in dict.fromkeys(wanted):
+            if table in present:
+                con.execute(f"CREATE TABLE {_q('w_' + table)} AS SELECT * FROM {_q(table)}")
+                made.add(table)
+        for table, key in DERIVED.items():
+            if table in derived:
+                con.execute(f"CREATE TABLE {_q('w_' + table)} AS SELECT * FROM {_q(table)}")
+                if key:
+                    con.execute(f"CREATE INDEX {_q('ix_' + table)} ON {_q('w_' + table)} ({key})")
+                made.add(table)
+        if "graph_edge" in made:
+            con.execute("CREATE INDEX ix_edge_src ON w_graph_edge (src)")
+            con.execute("CREATE INDEX ix_edge_dst ON w_graph_edge (dst)")
+        if "enterprise" in made:
+            con.execute("CREATE INDEX ix_ent_code ON w_enterprise (credit_code)")
+        self._record_index(con, made)
+        return con, made
+
+    def _record_index(self, con: duckdb.DuckDBPyConnection, made: set[str]) -> None:
+        """``w_record``: firm_id, tbl, rid, event_date, title — every timeline record."""
+        from fengyan.indicators.sources import CodeLink, load_sources
+
+        cfg = service_settings()
+        sources = load_sources()
+        has_links = "resolved_link" in made
+        if has_links:
+            con.execute(
+                "CREATE TEMP TABLE codes AS SELECT key, any_value(canonical_id) AS firm_id "
+                "FROM w_resolved_link WHERE key_kind IN ('credit_code', 'branch_code') "
+                "GROUP BY key"
+            )
+            con.execute(
+                "CREATE TEMP TABLE recs AS SELECT key, any_value(canonical_id) AS firm_id "
+                "FROM w_resolved_link WHERE key_kind = 'record' GROUP BY key"
+            )
+        parts: list[str] = []
+        for table, title in cfg.timeline.items():
+            if table not in made:
+                continue
+            src = next((s for s in sources.sources.values() if s.table == table), None)
+            if src is None:
+                continue
+            firm_parts: list[str] = []
+            joins: list[str] = []
+            key = f"'{table}/' || t._id"
+            for i, link in enumerate(src.firm):
+                if not has_links:
+                    break
+                if link == "record":
+                    joins.append(f"LEFT JOIN recs l{i} ON l{i}.key = {key}")
+                    firm_parts.append(f"l{i}.firm_id")
+                elif isinstance(link, CodeLink):
+                    joins.append(f"LEFT JOIN codes l{i} ON l{i}.key = t.{_q(link.code)}")
+                    firm_parts.append(f"l{i}.firm_id")
+            if not firm_parts:
+                continue
+            firm = firm_parts[0] if len(firm_parts) == 1 else f"coalesce({', '.join(firm_parts)})"
+            date_col = src.event_date
+            when = f"CAST(t.{_q(date_col)} AS DATE)" if date_col else "CAST(NULL AS DATE)"
+            parts.append(
+                f"SELECT {firm} AS firm_id, '{table}' AS tbl, t._id AS rid, {when} AS event_date,"
+                f" CAST(t.{_q(title)} AS VARCHAR) AS title"
+                f" FROM {_q('w_' + table)} t {' '.join(joins)} WHERE {firm} IS NOT NULL"
+            )
+        if "text_mention" in made and "article" in made:
+            # Articles reach firms through the text linker's mentions, not a field.
+            parts.append(
+                "SELECT DISTINCT m.firm_id, 'article' AS tbl, a._id AS rid,"
+                " CAST(a.published_at AS DATE) AS event_date, CAST(a.title AS VARCHAR) AS title"
+                " FROM w_text_mention m JOIN w_article a ON m.doc_key = 'article/' || a._id"
+                " WHERE m.firm_id IS NOT NULL"
+            )
+        if parts:
+            union = " UNION ".join(parts)
+            con.execute(f"CREATE TABLE w_record AS SELECT DISTINCT * FROM ({union})")
+        else:
+            con.execute(
+                "CREATE TABLE w_record (firm_id VARCHAR, tbl VARCHAR, rid VARCHAR,"
+                " event_date DATE, title VARCHAR)"
+            )
+        con.execute("CREATE INDEX ix_record_firm ON w_record (firm_id)")
+
+    def refresh(self, force: bool = False) -> None:
+        """Rebuild the copy if the lake changed (checked at most every refresh interval)."""
+        now = time.monotonic()
+        interval = service_settings().lake_refresh_seconds
+        if not force and self._con is not None and now - self._checked < interval:
+            return
+        with self._lock:
+            if not force and self._con is not None and time.monotonic() - self._checked < interval:
+                return
+            generation = _generation(self.lake)
+            self._checked = time.monotonic()
+            if not force and self._con is not None and generation == self._generation:
+                return
+            mark = time.perf_counter()
+            con, made = self._build()
+            old = self._con
+            self._con, self.tables, self._generation = con, made, generation
+            self.built_seconds = time.perf_counter() - mark
+            if old is not None:
+                old.close()
+
+    # ---- reading ---------------------------------------------------------------------
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the current copy (refreshed first when due)."""
+        self.refresh()
+        assert self._con is not None
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def has(self, table: str) -> bool:
+        """Whether the copy holds ``table`` (lake or derived)."""
+        self.refresh()
+        return table in self.tables
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run ``sql`` (bound ``params``) on the copy; an Arrow table."""
+        with self.cursor() as cur:
+            return cur.sql(sql, params=params or []).to_arrow_table()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` on the copy; a list of dicts."""
+        return self.query(sql, params).to_pylist()
+
+    def lake_record(self, table: str, record_id: str) -> dict[str, Any] | None:
+        """One current record of a lake table by ``_id`` (copy first, else the lake view)."""
+        if table not in set(self.lake.tables()):
+            return None
+        if self.has(table):
+            found = self.rows(f"SELECT * FROM {_q('w_' + table)} WHERE _id = ?", [record_id])
+        else:
+            con = duckdb.connect()
+            try:
+                sql = f"SELECT * FROM ({self.lake.current_sql(table)}) WHERE _id = ?"  # noqa: S608
+                found = con.sql(sql, params=[record_id]).to_arrow_table().to_pylist()
+            finally:
+                con.close()
+        return found[0] if found else None
+
+
+_CACHES: dict[Path, LakeCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def lake_cache(lake: Lake) -> LakeCache:
+    """The process's cache of ``lake`` (one per lake folder)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(lake.root)
+        if cache is None:
+            cache = _CACHES[lake.root] = LakeCache(lake)
+        return cache

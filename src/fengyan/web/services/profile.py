@@ -1,0 +1,543 @@
+"""The enterprise profile (企业全息风险画像): everything known about one firm, with evidence.
+
+Registry facts (personal fields masked for the reader's role), the published scores of
+every model with their dimensions and top contributors, every indicator that fired with
+its raw value, contribution and evidence records, a timeline of the records that name the
+firm, controllers and the strongest ownership chains, the firm's group, and its warning
+history. Personal data shown on the page is recorded in the audit log by the route
+(:attr:`Profile.personal_shown`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fengyan.db.published import FirmScore, GradeWarning
+from fengyan.i18n import t
+from fengyan.schema import load_schema
+from fengyan.web.masking import mask_kind, mask_record
+from fengyan.web.scope import Principal
+from fengyan.web.services.common import (
+    category_label,
+    change_label,
+    dimension_label,
+    grade_label,
+    indicator_dimension,
+    indicator_explanation,
+    indicator_label,
+    load_json,
+    model_label,
+)
+from fengyan.web.services.config import service_settings
+from fengyan.web.services.firms import FirmRef, visible_firm
+from fengyan.web.services.lakecache import LakeCache
+
+# Registry fields shown first, in this order; the rest follow in schema order.
+LEAD_FIELDS = ("name", "credit_code", "status", "legal_representative", "established",
+               "registered_capital", "entity_form", "registered_address", "business_scope")  # fmt: skip
+HIDDEN_FIELDS = frozenset({"_hash", "_batch", "_seq", "_source", "_row", "_valid_to", "firm_id"})
+
+
+class Fact(BaseModel):
+    """One registry fact."""
+
+    field: str
+    label: str
+    value: str | None
+    personal: bool = False
+
+
+class Evidence(BaseModel):
+    """An evidence key and what it points at."""
+
+    key: str
+    kind: str  # record | firm | person | group | other
+    table: str | None = None
+    record_id: str | None = None
+    label: str
+    title: str | None = None
+    date: str | None = None
+
+
+class Contribution(BaseModel):
+    """An indicator's share of a model's score."""
+
+    indicator_id: str
+    label: str
+    contribution: float
+    value: float | None
+
+
+class DimensionScore(BaseModel):
+    """A dimension's score in [0, 1]."""
+
+    dimension: str
+    label: str
+    score: float
+
+
+class ModelScore(BaseModel):
+    """A firm's published score under one model."""
+
+    model: str
+    model_label: str
+    score: float
+    raw_score: float
+    grade: str
+    grade_label: str
+    change: str
+    change_label: str
+    coverage: float
+    dimensions: list[DimensionScore]
+    rules: list[str]
+    top: list[Contribution]
+
+
+class IndicatorRow(BaseModel):
+    """One indicator that scored above zero for the firm."""
+
+    indicator_id: str
+    label: str
+    dimension: str | None
+    dimension_label: str | None
+    value: float | None
+    score: float
+    contribution: float | None
+    explanation: str | None
+    evidence: list[Evidence]
+
+
+class TimelineItem(BaseModel):
+    """A dated record that names the firm."""
+
+    date: str | None
+    table: str
+    table_label: str
+    record_id: str
+    title: str | None
+
+
+class Party(BaseModel):
+    """A person or firm in an ownership or control relation (names masked by role)."""
+
+    id: str
+    kind: str
+    name: str | None
+
+
+class Controller(BaseModel):
+    """An actual controller and how it was found."""
+
+    controller: Party
+    basis: str
+    path: list[Party]
+
+
+class Holder(BaseModel):
+    """A terminal holder with integrated share and strongest chain."""
+
+    holder: Party
+    share: float
+    path_share: float | None
+    beneficial_owner: bool
+    path: list[Party]
+
+
+class GroupMember(BaseModel):
+    """A member of the firm's group."""
+
+    firm_id: str
+    name: str | None
+    grade: str | None
+
+
+class Group(BaseModel):
+    """The firm's group (weakly connected firms, people, controllers, contact points)."""
+
+    group_id: str
+    size: int
+    members: list[GroupMember]
+
+
+class WarningEvent(BaseModel):
+    """One grade change of the firm."""
+
+    run_id: int
+    model: str
+    change: str
+    change_label: str
+    grade: str
+    grade_label: str
+    previous_grade: str
+    score: float
+    previous_score: float | None
+    created_at: datetime
+
+
+class Profile(BaseModel):
+    """The whole profile."""
+
+    firm: FirmRef
+    model: str
+    category: str | None
+    category_label: str
+    finance_like: bool | None
+    registry: list[Fact]
+    scores: list[ModelScore]
+    indicators: list[IndicatorRow]
+    timeline: list[TimelineItem]
+    controllers: list[Controller]
+    holders: list[Holder]
+    group: Group | None
+    signals: dict[str, Any]
+    warnings: list[WarningEvent]
+    personal_shown: bool
+
+
+def table_label(table: str, lang: str) -> str:
+    """A lake table's name in ``lang`` (from the schema)."""
+    try:
+        label = load_schema().get(table).label
+    except (KeyError, LookupError):
+        return table
+    return str(label.en if lang == "en" else label.zh)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value if v is not None) or None
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return str(value)
+
+
+def registry_facts(
+    cache: LakeCache, principal: Principal, credit_code: str | None, lang: str
+) -> tuple[list[Fact], bool]:
+    """The firm's current registry record as facts (masked for the role); personal shown?"""
+    if not credit_code or not cache.has("enterprise"):
+        return [], False
+    found = cache.rows("SELECT * FROM w_enterprise WHERE credit_code = ? LIMIT 1", [credit_code])
+    if not found:
+        return [], False
+    entity = load_schema().get("enterprise")
+    record = mask_record(principal, entity, found[0])
+    order = [f for f in LEAD_FIELDS if f in entity.fields] + [
+        f for f in entity.fields if f not in LEAD_FIELDS
+    ]
+    facts, personal = [], False
+    for name in order:
+        spec = entity.fields[name]
+        value = _text(record.get(name))
+        is_personal = spec.personal is not None
+        if value is None and not is_personal:
+            continue
+        if is_personal and value is not None:
+            personal = True
+        facts.append(
+            Fact(
+                field=name,
+                label=str(spec.label.en if lang == "en" else spec.label.zh),
+                value=value if value is not None else t("web_hidden", lang),
+                personal=is_personal,
+            )
+        )
+    return facts, personal
+
+
+def _model_scores(session: Session, firm_id: str, lang: str) -> list[ModelScore]:
+    scores = session.scalars(
+        select(FirmScore).where(FirmScore.firm_id == firm_id).order_by(FirmScore.model)
+    ).all()
+    out = []
+    for s in scores:
+        dims = load_json(s.dimensions, {})
+        out.append(
+            ModelScore(
+                model=s.model, model_label=model_label(s.model, lang), score=round(s.score, 2),
+                raw_score=round(s.raw_score, 2), grade=s.grade,
+                grade_label=grade_label(s.grade, lang), change=s.change,
+                change_label=change_label(s.change, lang), coverage=s.coverage,
+                dimensions=[
+                    DimensionScore(dimension=k, label=dimension_label(s.model, k, lang),
+                                   score=float(v))
+                    for k, v in dims.items()
+                ],
+                rules=[str(r) for r in load_json(s.rules, [])],
+                top=[
+                    Contribution(
+                        indicator_id=str(c.get("indicator_id")),
+                        label=indicator_label(str(c.get("indicator_id")), lang),
+                        contribution=float(c.get("contribution") or 0),
+                        value=c.get("value"),
+                    )
+                    for c in load_json(s.top, [])
+                ],
+            )
+        )  # fmt: skip
+    return out
+
+
+def _names(cache: LakeCache, ids: set[str]) -> dict[str, tuple[str | None, str]]:
+    """canonical id → (name, entity kind) from the resolved universe."""
+    if not ids or not cache.has("resolved_entity"):
+        return {}
+    rows = cache.rows(
+        "SELECT canonical_id, name, entity_kind FROM w_resolved_entity"
+        " WHERE canonical_id IN (SELECT unnest(?))",
+        [sorted(ids)],
+    )
+    return {r["canonical_id"]: (r["name"], r["entity_kind"]) for r in rows}
+
+
+def party(principal: Principal, node: str, names: dict[str, tuple[str | None, str]]) -> Party:
+    """A graph node as a party: persons' names masked for the role."""
+    name, kind = names.get(node, (None, "person" if node.startswith("per:") else "enterprise"))
+    if kind == "person":
+        return Party(id=node, kind="person", name=mask_kind(principal, "name", name))
+    return Party(id=node, kind="enterprise", name=name)
+
+
+def evidence_refs(cache: LakeCache, keys: list[str], lang: str) -> list[Evidence]:
+    """What each evidence key points at, with the record's title and date when known."""
+    records = [k.split("/", 1) for k in keys if "/" in k]
+    titles: dict[tuple[str, str], dict[str, Any]] = {}
+    if records and cache.has("resolved_link"):
+        rows = cache.rows(
+            "SELECT DISTINCT tbl, rid, title, event_date FROM w_record"
+            " WHERE tbl || '/' || rid IN (SELECT unnest(?))",
+            [[f"{a}/{b}" for a, b in records]],
+        )
+        titles = {(r["tbl"], r["rid"]): r for r in rows}
+    lake_tables = set(cache.lake.tables())
+    out = []
+    for key in keys:
+        if "/" in key and key.split("/", 1)[0] in lake_tables:
+            table, rid = key.split("/", 1)
+            meta = titles.get((table, rid), {})
+            when = meta.get("event_date")
+            out.append(
+                Evidence(
+                    key=key, kind="record", table=table, record_id=rid,
+                    label=table_label(table, lang), title=meta.get("title"),
+                    date=when.isoformat() if when else None,
+                )
+            )  # fmt: skip
+        elif key.startswith("ent:"):
+            out.append(Evidence(key=key, kind="firm", label=t("web_evidence_firm", lang)))
+        elif key.startswith("per:"):
+            out.append(Evidence(key=key, kind="person", label=t("web_evidence_person", lang)))
+        elif key.startswith("grp:"):
+            out.append(Evidence(key=key, kind="group", label=t("web_evidence_group", lang)))
+        else:
+            out.append(Evidence(key=key, kind="other", label=key))
+    return out
+
+
+def indicator_rows(
+    cache: LakeCache, firm_id: str, scores: list[ModelScore], model: str, lang: str
+) -> list[IndicatorRow]:
+    """Every indicator with a score above zero, strongest first, with its evidence."""
+    if not cache.has("indicator_value"):
+        return []
+    limit = service_settings().profile.evidence_per_indicator
+    rows = cache.rows(
+        "SELECT indicator_id, value, score, evidence FROM w_indicator_value"
+        " WHERE firm_id = ? ORDER BY score DESC, indicator_id",
+        [firm_id],
+    )
+    chosen = next((s for s in scores if s.model == model), None)
+    contrib = {c.indicator_id: c.contribution for c in chosen.top} if chosen else {}
+    out = []
+    for r in rows:
+        ind = str(r["indicator_id"])
+        dim = indicator_dimension(ind)
+        value = r["value"]
+        out.append(
+            IndicatorRow(
+                indicator_id=ind, label=indicator_label(ind, lang), dimension=dim,
+                dimension_label=dimension_label("eagle-v1", dim, lang) if dim else None,
+                value=value, score=round(float(r["score"]), 4), contribution=contrib.get(ind),
+                explanation=indicator_explanation(ind, value, lang),
+                evidence=evidence_refs(cache, list(r["evidence"] or [])[:limit], lang),
+            )
+        )  # fmt: skip
+    return out
+
+
+def timeline(cache: LakeCache, firm_id: str, lang: str) -> list[TimelineItem]:
+    """Records naming the firm, newest first (capped by the settings)."""
+    if not cache.has("resolved_link"):
+        return []
+    limit = service_settings().profile.timeline_limit
+    rows = cache.rows(
+        "SELECT tbl, rid, event_date, title FROM w_record WHERE firm_id = ?"
+        " ORDER BY event_date DESC NULLS LAST, tbl, rid LIMIT ?",
+        [firm_id, limit],
+    )
+    return [
+        TimelineItem(
+            date=r["event_date"].isoformat() if r["event_date"] else None,
+            table=r["tbl"],
+            table_label=table_label(r["tbl"], lang),
+            record_id=r["rid"],
+            title=r["title"],
+        )  # fmt: skip
+        for r in rows
+    ]
+
+
+def ownership(
+    cache: LakeCache, principal: Principal, firm_id: str
+) -> tuple[list[Controller], list[Holder], bool]:
+    """Controllers and terminal holders (names masked); whether a person's name was shown."""
+    ctl = (
+        cache.rows(
+            "SELECT controller_id, basis, path FROM w_graph_controller WHERE firm_id = ?",
+            [firm_id],
+        )
+        if cache.has("graph_controller")
+        else []
+    )
+    hold = (
+        cache.rows(
+            "SELECT holder_id, share, path, path_share, beneficial_owner FROM w_graph_holding"
+            " WHERE firm_id = ? ORDER BY rank",
+            [firm_id],
+        )
+        if cache.has("graph_holding")
+        else []
+    )
+    ids = {r["controller_id"] for r in ctl} | {r["holder_id"] for r in hold}
+    for r in (*ctl, *hold):
+        ids |= set(r["path"] or [])
+    names = _names(cache, ids)
+    controllers = [
+        Controller(
+            controller=party(principal, r["controller_id"], names),
+            basis=r["basis"],
+            path=[party(principal, n, names) for n in r["path"] or []],
+        )  # fmt: skip
+        for r in ctl
+    ]
+    holders = [
+        Holder(
+            holder=party(principal, r["holder_id"], names),
+            share=float(r["share"] or 0),
+            path_share=r["path_share"],
+            beneficial_owner=bool(r["beneficial_owner"]),
+            path=[party(principal, n, names) for n in r["path"] or []],
+        )  # fmt: skip
+        for r in hold
+    ]
+    shown = principal.masking != "hidden" and any(
+        names.get(i, (None, ""))[1] == "person" for i in ids
+    )
+    return controllers, holders, shown
+
+
+def group(
+    session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str
+) -> Group | None:
+    """The firm's group with its members inside the reader's jurisdiction."""
+    if not cache.has("graph_group"):
+        return None
+    found = cache.rows(
+        "SELECT group_id, group_size FROM w_graph_group WHERE firm_id = ?", [firm_id]
+    )
+    if not found:
+        return None
+    from fengyan.web.scope import duckdb_condition
+
+    cond, params = duckdb_condition("e.region_code", principal)
+    limit = service_settings().profile.group_members
+    members = cache.rows(
+        "SELECT g.firm_id, e.name FROM w_graph_group g"
+        " JOIN w_resolved_entity e ON e.canonical_id = g.firm_id"
+        f" WHERE g.group_id = ? AND {cond} ORDER BY g.firm_id LIMIT ?",
+        [found[0]["group_id"], *params, limit],
+    )
+    grades = dict(
+        session.execute(
+            select(FirmScore.firm_id, FirmScore.grade).where(
+                FirmScore.model == model, FirmScore.firm_id.in_([m["firm_id"] for m in members])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return Group(
+        group_id=found[0]["group_id"],
+        size=int(found[0]["group_size"]),
+        members=[
+            GroupMember(firm_id=m["firm_id"], name=m["name"], grade=grades.get(m["firm_id"]))
+            for m in members
+        ],
+    )
+
+
+def warning_history(session: Session, firm_id: str, lang: str) -> list[WarningEvent]:
+    """Every grade change of the firm, newest first."""
+    rows = session.scalars(
+        select(GradeWarning).where(GradeWarning.firm_id == firm_id).order_by(GradeWarning.id.desc())
+    ).all()
+    return [
+        WarningEvent(
+            run_id=w.run_id,
+            model=w.model,
+            change=w.change,
+            change_label=change_label(w.change, lang),
+            grade=w.grade,
+            grade_label=grade_label(w.grade, lang),
+            previous_grade=w.previous_grade,
+            score=w.score,
+            previous_score=w.previous_score,
+            created_at=w.created_at,
+        )  # fmt: skip
+        for w in rows
+    ]
+
+
+def profile(
+    session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str, lang: str
+) -> Profile:
+    """The profile of a firm in the principal's jurisdiction (404 otherwise)."""
+    firm = visible_firm(session, cache, principal, firm_id)
+    facts, personal = registry_facts(cache, principal, firm.credit_code, lang)
+    scores = _model_scores(session, firm_id, lang)
+    controllers, holders, named = ownership(cache, principal, firm_id)
+    category = cache.rows(
+        "SELECT category, finance_like FROM w_firm_category WHERE firm_id = ?", [firm_id]
+    ) if cache.has("firm_category") else []  # fmt: skip
+    signals = (
+        cache.rows("SELECT * EXCLUDE (firm_id) FROM w_graph_signal WHERE firm_id = ?", [firm_id])
+        if cache.has("graph_signal")
+        else []
+    )
+    cat = category[0]["category"] if category else None
+    return Profile(
+        firm=firm,
+        model=model,
+        category=cat,
+        category_label=category_label(cat, lang),
+        finance_like=category[0]["finance_like"] if category else None,
+        registry=facts,
+        scores=scores,
+        indicators=indicator_rows(cache, firm_id, scores, model, lang),
+        timeline=timeline(cache, firm_id, lang),
+        controllers=controllers,
+        holders=holders,
+        group=group(session, cache, principal, firm_id, model),
+        signals={k: v for k, v in (signals[0] if signals else {}).items() if v is not None},
+        warnings=warning_history(session, firm_id, lang),
+        personal_shown=personal or named,
+    )

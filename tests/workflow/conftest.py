@@ -31,11 +31,47 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
 
 # firm id, name, region, category, grade, change, score, model
 FIRMS = [
-    ("ent:a", "前海鑫盛财富管理有限公司", "440305001001", "wealth_management", "red", "new", 91.0, "dolphin-v1"),
-    ("ent:a", "前海鑫盛财富管理有限公司", "440305001001", "wealth_management", "red", "new", 88.0, "eagle-v1"),
-    ("ent:b", "深圳市聚宝盆网络借贷有限公司", "440305002003", "p2p", "red", "escalated", 85.0, "dolphin-v1"),
+    (
+        "ent:a",
+        "前海鑫盛财富管理有限公司",
+        "440305001001",
+        "wealth_management",
+        "red",
+        "new",
+        91.0,
+        "dolphin-v1",
+    ),
+    (
+        "ent:a",
+        "前海鑫盛财富管理有限公司",
+        "440305001001",
+        "wealth_management",
+        "red",
+        "new",
+        88.0,
+        "eagle-v1",
+    ),
+    (
+        "ent:b",
+        "深圳市聚宝盆网络借贷有限公司",
+        "440305002003",
+        "p2p",
+        "red",
+        "escalated",
+        85.0,
+        "dolphin-v1",
+    ),
     ("ent:c", "福田金鼎黄金交易中心", "440304010002", "gold", "red", "new", 83.0, "dolphin-v1"),
-    ("ent:d", "南山养老服务有限公司", "440305001002", "pension", "orange", "new", 72.0, "dolphin-v1"),
+    (
+        "ent:d",
+        "南山养老服务有限公司",
+        "440305001002",
+        "pension",
+        "orange",
+        "new",
+        72.0,
+        "dolphin-v1",
+    ),
     ("ent:e", "无地址投资公司", None, "crypto", "red", "new", 90.0, "dolphin-v1"),
 ]
 
@@ -54,28 +90,83 @@ def engine(workspace: Workspace) -> Iterator[Engine]:
 def publish(engine: Engine) -> int:
     """A published run: scores and grade changes of FIRMS; returns the run id."""
     with Session(engine) as s, s.begin():
-        run_id = s.execute(insert(ScoreRun).values(
-            as_of=AS_OF, models='["dolphin-v1","eagle-v1"]', started_at=AS_OF, finished_at=AS_OF,
-            firms=len(FIRMS), counts="{}", fengyan_version="test",
-        ).returning(ScoreRun.id)).scalar_one()  # fmt: skip
+        run_id = s.execute(
+            insert(ScoreRun)
+            .values(
+                as_of=AS_OF,
+                models='["dolphin-v1","eagle-v1"]',
+                started_at=AS_OF,
+                finished_at=AS_OF,
+                firms=len(FIRMS),
+                counts="{}",
+                fengyan_version="test",
+            )
+            .returning(ScoreRun.id)
+        ).scalar_one()
         for firm, name, region, cat, grade, change, score, model in FIRMS:
-            top = [{"indicator_id": "BIZ_PROMISED_YIELD", "contribution": 20.5,
-                    "evidence": [f"ad/{firm}-1", f"ad/{firm}-2"]},
-                   {"indicator_id": "CPL_COUNT", "contribution": 10.0,
-                    "evidence": [f"complaint/{firm}-9"]}]  # fmt: skip
-            s.add(FirmScore(model=model, firm_id=firm, run_id=run_id, score=score,
-                            raw_score=score, grade=grade, previous_grade="none", change=change,
-                            coverage=0.9, dimensions=json.dumps({"compliance": 0.8}),
-                            top=json.dumps(top), rules="[]", name=name,
-                            credit_code=None, region_code=region, category=cat,
-                            finance_like=True))  # fmt: skip
-            s.add(GradeWarning(run_id=run_id, model=model, firm_id=firm, change=change,
-                               grade=grade, previous_grade="none", score=score,
-                               previous_score=None, region_code=region, created_at=AS_OF))  # fmt: skip
-        for name, role, scope in [("gw.zhang", "grid_worker", COMMUNITY),
-                                  ("gw.other", "grid_worker", "440305001002")]:
-            s.add(WebUser(username=name, display_name=name, role=role, scope=scope,
-                          failed_attempts=0, active=True, created_at=AS_OF, updated_at=AS_OF))  # fmt: skip
+            top = [
+                {
+                    "indicator_id": "BIZ_PROMISED_YIELD",
+                    "contribution": 20.5,
+                    "evidence": [f"ad/{firm}-1", f"ad/{firm}-2"],
+                },
+                {
+                    "indicator_id": "CPL_COUNT",
+                    "contribution": 10.0,
+                    "evidence": [f"complaint/{firm}-9"],
+                },
+            ]
+            s.add(
+                FirmScore(
+                    model=model,
+                    firm_id=firm,
+                    run_id=run_id,
+                    score=score,
+                    raw_score=score,
+                    grade=grade,
+                    previous_grade="none",
+                    change=change,
+                    coverage=0.9,
+                    dimensions=json.dumps({"compliance": 0.8}),
+                    top=json.dumps(top),
+                    rules="[]",
+                    name=name,
+                    credit_code=None,
+                    region_code=region,
+                    category=cat,
+                    finance_like=True,
+                )
+            )
+            s.add(
+                GradeWarning(
+                    run_id=run_id,
+                    model=model,
+                    firm_id=firm,
+                    change=change,
+                    grade=grade,
+                    previous_grade="none",
+                    score=score,
+                    previous_score=None,
+                    region_code=region,
+                    created_at=AS_OF,
+                )
+            )
+        for name, role, scope in [
+            ("gw.zhang", "grid_worker", COMMUNITY),
+            ("gw.other", "grid_worker", "440305001002"),
+        ]:
+            s.add(
+                WebUser(
+                    username=name,
+                    display_name=name,
+                    role=role,
+                    scope=scope,
+                    failed_attempts=0,
+                    active=True,
+                    created_at=AS_OF,
+                    updated_at=AS_OF,
+                )
+            )
     return int(run_id)
 
 

@@ -43,15 +43,24 @@ def state(engine: Engine, cid: int) -> tuple[str, str, int]:
 
 def events(engine: Engine, cid: int) -> int:
     with Session(engine) as s:
-        return int(s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == cid)) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == cid))
+            or 0
+        )
 
 
 def test_a_stale_version_is_a_conflict(engine: Engine, cid: int) -> None:
     with Session(engine) as s, s.begin():
         do_assign_case(s, CITY_ANALYST, cid, DISTRICT, expected_version=1)
     with Session(engine) as s, s.begin(), pytest.raises(CaseConflict) as caught:
-        do_transition_case(s, CITY_ANALYST, cid, "start_verification",
-                           fields={"mode": "off_site"}, expected_version=1)  # fmt: skip
+        do_transition_case(
+            s,
+            CITY_ANALYST,
+            cid,
+            "start_verification",
+            fields={"mode": "off_site"},
+            expected_version=1,
+        )
     assert "version 1" in caught.value.message("en") and caught.value.status == 409
     assert state(engine, cid) == ("pending", DISTRICT, 2)
 
@@ -70,9 +79,13 @@ def test_two_users_at_once_exactly_one_wins(engine: Engine, cid: int) -> None:
                     assert case is not None and case.version == 1
                     barrier.wait()  # … then both write at once
                     outcomes[i] = do_transition_case(
-                        s, CITY_ANALYST, cid, "start_verification",
-                        fields={"mode": ("on_site", "off_site")[i]}, expected_version=1,
-                    )  # fmt: skip
+                        s,
+                        CITY_ANALYST,
+                        cid,
+                        "start_verification",
+                        fields={"mode": ("on_site", "off_site")[i]},
+                        expected_version=1,
+                    )
             except CaseConflict as exc:
                 outcomes[i] = exc
 
@@ -101,7 +114,11 @@ def test_an_idempotency_key_applies_once(engine: Engine, cid: int) -> None:
     again = call("req-7f3a")  # the client lost the response and retries
     assert again.replayed and not first.replayed
     assert (again.case_id, again.version, again.event_id, again.audit_seq) == (
-        first.case_id, first.version, first.event_id, first.audit_seq)  # fmt: skip
+        first.case_id,
+        first.version,
+        first.event_id,
+        first.audit_seq,
+    )
     assert tree_size(engine) == size and events(engine, cid) == 2
     with pytest.raises(IdempotencyMismatch):
         call("req-7f3a", to="440304")
@@ -119,7 +136,7 @@ def test_a_failure_after_the_audit_append_leaves_neither(
         raise RuntimeError("crash after the audit append")
 
     monkeypatch.setattr(core, "record", record_then_crash)
-    with Session(engine) as s, s.begin(), pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), Session(engine) as s, s.begin():
         do_assign_case(s, CITY_ANALYST, cid, DISTRICT)
     # … and went with the rollback, together with the change.
     assert tree_size(engine) == size and state(engine, cid) == before
@@ -145,13 +162,18 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_killed_process_keeps_what_it_committed_and_nothing_else(engine: Engine, cid: int) -> None:
+def test_a_killed_process_keeps_what_it_committed_and_nothing_else(
+    engine: Engine, cid: int
+) -> None:
     size = tree_size(engine)
     url = engine.url.render_as_string(hide_password=False)
     proc = subprocess.run(
-        [sys.executable, "-c", KILLED, url, str(cid)], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", KILLED, url, str(cid)],
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
-    )  # fmt: skip
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert proc.stdout.strip() == "committed"
     assert state(engine, cid) == ("pending", DISTRICT, 2)

@@ -70,11 +70,18 @@ def test_red_warnings_open_cases_once_held_by_the_city(engine: Engine, run_id: i
     assert again.opened == [] and sorted(again.already_open) == ["ent:a", "ent:b", "ent:c"]
     a = case_of(engine, "ent:a")
     assert (a.state, a.holder_scope, a.region_code, a.grade, a.model) == (
-        "pending", CITY, "440305001001", "red", "dolphin-v1")  # fmt: skip
+        "pending",
+        CITY,
+        "440305001001",
+        "red",
+        "dolphin-v1",
+    )
     with Session(engine) as s:
         detail = get_case(s, CITY_ANALYST, a.id)
         assert detail.evidence["evidence_keys"] == ["ad/ent:a-1", "ad/ent:a-2", "complaint/ent:a-9"]
-        assert detail.evidence["score"] == 91.0 and detail.evidence["as_of"].startswith("2026-06-30")
+        assert detail.evidence["score"] == 91.0 and detail.evidence["as_of"].startswith(
+            "2026-06-30"
+        )
         assert [e["kind"] for e in detail.timeline] == ["open"]
         assert check_consistency(s) == []
     assert tree_size(engine) == 3
@@ -90,16 +97,20 @@ def test_an_orange_warning_opens_a_case_by_decision(engine: Engine, run_id: int)
         result = do_open_case(s, DISTRICT_ANALYST, warning_id=wid, note="群众反映讲座推销")
     case = case_of(engine, "ent:d")
     assert (case.source, case.source_ref, case.holder_scope, case.grade) == (
-        "warning", f"warning/{wid}", DISTRICT, "orange")  # fmt: skip
+        "warning",
+        f"warning/{wid}",
+        DISTRICT,
+        "orange",
+    )
     assert result.case_id == case.id
     # Another district's analyst cannot open (or even find) the warning.
-    with Session(engine) as s, s.begin(), pytest.raises(CaseNotFound.__mro__[1]):
+    with pytest.raises(CaseNotFound.__mro__[1]), Session(engine) as s, s.begin():
         do_open_case(s, OTHER_DISTRICT_ANALYST, warning_id=wid)
     # A grid worker may not open cases at all.
-    with Session(engine) as s, s.begin(), pytest.raises(ActionForbidden):
+    with pytest.raises(ActionForbidden), Session(engine) as s, s.begin():
         do_open_case(s, GRID_WORKER, firm_id="ent:x", region_code=COMMUNITY, source="tip")
     # One open case per firm.
-    with Session(engine) as s, s.begin(), pytest.raises(InvalidAction, match="already has"):
+    with pytest.raises(InvalidAction, match="already has"), Session(engine) as s, s.begin():
         do_open_case(s, CITY_ANALYST, firm_id="ent:d", source="tip")
 
 
@@ -140,46 +151,120 @@ def test_the_five_level_flow_to_closing(
         act(do_transition_case, GRID_WORKER, cid, "submit_findings", fields={"findings": "x"})
     assert "attachments:1" in str(missing.value)
     items = load_checklists().items("wealth_management", "on_site")
-    act(do_update_checklist, GRID_WORKER, cid, {i.id: True for i in items},
-        notes={"premises": "办公室正常营业，约 20 名员工"})  # fmt: skip
+    act(
+        do_update_checklist,
+        GRID_WORKER,
+        cid,
+        {i.id: True for i in items},
+        notes={"premises": "办公室正常营业，约 20 名员工"},
+    )
     act(do_add_attachment, GRID_WORKER, cid, store, JPEG, "现场照片.jpg")
     act(do_add_comment, GRID_WORKER, cid, "现场有理财宣传单，承诺年化 12%")
     # Grid workers cannot decide disposal; they submit findings, which go back to the district.
-    act(do_transition_case, GRID_WORKER, cid, "submit_findings", fields={"findings": "宣传保本高息"})
+    act(
+        do_transition_case, GRID_WORKER, cid, "submit_findings", fields={"findings": "宣传保本高息"}
+    )
     case = case_of(engine, "ent:a")
     assert (case.state, case.holder_scope, case.assignee) == ("assessing", DISTRICT, None)
     with pytest.raises(ActionForbidden):
-        act(do_transition_case, GRID_WORKER, cid, "decide_disposal",
-            fields={"basis": "x", "disposal": "police"})  # fmt: skip
+        act(
+            do_transition_case,
+            GRID_WORKER,
+            cid,
+            "decide_disposal",
+            fields={"basis": "x", "disposal": "police"},
+        )
     with pytest.raises(ActionForbidden):  # auditors only read
-        act(do_transition_case, AUDITOR, cid, "decide_disposal",
-            fields={"basis": "x", "disposal": "police"})  # fmt: skip
-    act(do_transition_case, DISTRICT_ANALYST, cid, "decide_disposal",
-        fields={"basis": "涉嫌非法吸收公众存款", "disposal": "police"})  # fmt: skip
+        act(
+            do_transition_case,
+            AUDITOR,
+            cid,
+            "decide_disposal",
+            fields={"basis": "x", "disposal": "police"},
+        )
+    act(
+        do_transition_case,
+        DISTRICT_ANALYST,
+        cid,
+        "decide_disposal",
+        fields={"basis": "涉嫌非法吸收公众存款", "disposal": "police"},
+    )
     with pytest.raises(InvalidAction, match="lead:police"):
-        act(do_transition_case, DISTRICT_ANALYST, cid, "close",
-            fields={"conclusion": "移交", "determination": "illegal_fundraising"})  # fmt: skip
-    lead = act(do_transfer_lead, DISTRICT_ANALYST, cid, kind="police",
-               target_agency="深圳市公安局经侦支队", store=store, keys=keys)  # fmt: skip
+        act(
+            do_transition_case,
+            DISTRICT_ANALYST,
+            cid,
+            "close",
+            fields={"conclusion": "移交", "determination": "illegal_fundraising"},
+        )
+    lead = act(
+        do_transfer_lead,
+        DISTRICT_ANALYST,
+        cid,
+        kind="police",
+        target_agency="深圳市公安局经侦支队",
+        store=store,
+        keys=keys,
+    )
     assert len(lead.detail["package_sha256"]) == 64
-    act(do_record_lead_receipt, DISTRICT_ANALYST, lead.detail["lead_id"], receipt_ref="深公经(2026)88号")
-    act(do_transition_case, DISTRICT_ANALYST, cid, "close",
-        fields={"conclusion": "已移交公安", "determination": "illegal_fundraising"})  # fmt: skip
+    act(
+        do_record_lead_receipt,
+        DISTRICT_ANALYST,
+        lead.detail["lead_id"],
+        receipt_ref="深公经(2026)88号",
+    )
+    act(
+        do_transition_case,
+        DISTRICT_ANALYST,
+        cid,
+        "close",
+        fields={"conclusion": "已移交公安", "determination": "illegal_fundraising"},
+    )
     known = case_of(engine, "ent:a").closed_at
     assert known is not None
-    act(do_record_lead_feedback, DISTRICT_ANALYST, lead.detail["lead_id"],
-        feedback="已立案侦查", outcome="police_case", known_at=known + timedelta(seconds=1) - timedelta(seconds=1))  # fmt: skip
+    act(
+        do_record_lead_feedback,
+        DISTRICT_ANALYST,
+        lead.detail["lead_id"],
+        feedback="已立案侦查",
+        outcome="police_case",
+        known_at=known + timedelta(seconds=1) - timedelta(seconds=1),
+    )
     with Session(engine) as s:
         labels = outcome_labels(s)
         assert [(x.firm_id, x.outcome, x.source) for x in labels] == [
-            ("ent:a", "confirmed_ifr", "close"), ("ent:a", "police_case", "lead_feedback")]  # fmt: skip
+            ("ent:a", "confirmed_ifr", "close"),
+            ("ent:a", "police_case", "lead_feedback"),
+        ]
         detail = get_case(s, CITY_ANALYST, cid)
         kinds = [e["kind"] for e in detail.timeline]
-        assert kinds == ["open", "assign", "assign", "assign", "transition", "checklist", "attach",
-                         "comment", "transition", "transition", "lead_transfer", "lead_receipt",
-                         "transition", "outcome", "lead_feedback", "outcome"]  # fmt: skip
+        assert kinds == [
+            "open",
+            "assign",
+            "assign",
+            "assign",
+            "transition",
+            "checklist",
+            "attach",
+            "comment",
+            "transition",
+            "transition",
+            "lead_transfer",
+            "lead_receipt",
+            "transition",
+            "outcome",
+            "lead_feedback",
+            "outcome",
+        ]
         assert [t["status"] for t in detail.tasks] == [
-            "delegated", "delegated", "delegated", "done", "returned", "done", "closed"]  # fmt: skip
+            "delegated",
+            "delegated",
+            "delegated",
+            "done",
+            "returned",
+            "done",
+            "closed",
+        ]
         assert check_consistency(s) == []
         stats = case_statistics(s, CITY_ANALYST)
         assert stats.by_state == {"closed": 1, "pending": 2}
@@ -197,8 +282,15 @@ def test_the_five_level_flow_to_closing(
     act(do_transition_case, CITY_ANALYST, cid, "reopen", fields={"reason": "新的投诉"})
     case = case_of(engine, "ent:a")
     assert (case.state, case.holder_scope, case.reopened, case.closed_at) == (
-        "assessing", CITY, 1, None)  # fmt: skip
+        "assessing",
+        CITY,
+        1,
+        None,
+    )
     with Session(engine) as s:
-        open_tasks = s.scalar(select(func.count()).select_from(CaseTask).where(
-            CaseTask.case_id == cid, CaseTask.status == "open"))  # fmt: skip
+        open_tasks = s.scalar(
+            select(func.count())
+            .select_from(CaseTask)
+            .where(CaseTask.case_id == cid, CaseTask.status == "open")
+        )
         assert open_tasks == 1

@@ -44,7 +44,11 @@ def checklist_for(case: Case) -> list[ChecklistItem]:
 
 
 def missing_requirements(
-    session: Session, machine: Machine, case: Case, transition: Transition, fields: Mapping[str, str]
+    session: Session,
+    machine: Machine,
+    case: Case,
+    transition: Transition,
+    fields: Mapping[str, str],
 ) -> list[str]:
     """What the transition still needs, as message-ready names (empty when ready)."""
     req = transition.requires
@@ -61,22 +65,26 @@ def missing_requirements(
         ]
     if req.attachments:
         count = session.scalar(
-            select(func.count()).select_from(CaseAttachment).where(CaseAttachment.case_id == case.id)
+            select(func.count())
+            .select_from(CaseAttachment)
+            .where(CaseAttachment.case_id == case.id)
         )
         if (count or 0) < req.attachments:
             missing.append(f"attachments:{req.attachments}")
     if req.lead and case.disposal:
         kind = machine.sections["disposals"][case.disposal].needs_lead
         if kind is not None and not session.scalar(
-            select(func.count()).select_from(CaseLead).where(
-                CaseLead.case_id == case.id, CaseLead.direction == "out", CaseLead.kind == kind
-            )
+            select(func.count())
+            .select_from(CaseLead)
+            .where(CaseLead.case_id == case.id, CaseLead.direction == "out", CaseLead.kind == kind)
         ):
             missing.append(f"lead:{kind}")
     return missing
 
 
-def check_transition(machine: Machine, actor: Principal, case: Case, transition: Transition) -> None:
+def check_transition(
+    machine: Machine, actor: Principal, case: Case, transition: Transition
+) -> None:
     """Raise unless ``actor`` may make ``transition`` on ``case`` (role, level, holder)."""
     if transition.source != case.state:
         raise invalid("workflow_bad_transition", transition=transition.id, state=case.state)
@@ -125,11 +133,15 @@ def do_transition_case(
     machine = load_machine()
     transition = machine.transitions.get(transition_id)
     if transition is None:
-        raise invalid("workflow_unknown_transition", transition=transition_id,
-                      known=", ".join(machine.transitions))  # fmt: skip
+        raise invalid(
+            "workflow_unknown_transition",
+            transition=transition_id,
+            known=", ".join(machine.transitions),
+        )
     values = _clean_fields(fields, transition)
-    request = dict(case_id=case_id, transition=transition_id, fields=values,
-                   expected_version=expected_version)  # fmt: skip
+    request = dict(
+        case_id=case_id, transition=transition_id, fields=values, expected_version=expected_version
+    )
 
     def apply() -> ActionResult:
         case = load_for_change(session, actor, case_id, expected_version)
@@ -141,8 +153,11 @@ def do_transition_case(
             case.disposal = values["disposal"]
         missing = missing_requirements(session, machine, case, transition, values)
         if missing:
-            raise invalid("workflow_requirements_missing", transition=transition.id,
-                          missing=", ".join(missing))  # fmt: skip
+            raise invalid(
+                "workflow_requirements_missing",
+                transition=transition.id,
+                missing=", ".join(missing),
+            )
         moment = now()
         source, target = machine.states[transition.source], machine.states[transition.target]
         case.state = transition.target
@@ -152,7 +167,9 @@ def do_transition_case(
         merged.update(values)
         case.fields = dumps(merged)
         days = machine.deadline_days(transition)
-        case.due_at = moment + timedelta(days=days) if days is not None and not target.final else None
+        case.due_at = (
+            moment + timedelta(days=days) if days is not None and not target.final else None
+        )
         touch(case, moment)
         outcome = None
         if target.final:
@@ -174,13 +191,32 @@ def do_transition_case(
             else:
                 assignee = case.assignee
             # A new step is a new task: its deadline and escalation start afresh.
-            move_task(session, case, actor.username, scope, assignee,
-                      "returned" if scope != case.holder_scope else "done", moment)  # fmt: skip
-        detail: dict[str, Any] = {"transition": transition.id, "fields": values,
-                                  "due_at": case.due_at.isoformat() if case.due_at else None,
-                                  "holder": case.holder_scope}  # fmt: skip
-        result = write_event(session, actor, case, "transition", transition.audit, detail,
-                             from_state=source.id, to_state=target.id, moment=moment)  # fmt: skip
+            move_task(
+                session,
+                case,
+                actor.username,
+                scope,
+                assignee,
+                "returned" if scope != case.holder_scope else "done",
+                moment,
+            )
+        detail: dict[str, Any] = {
+            "transition": transition.id,
+            "fields": values,
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+            "holder": case.holder_scope,
+        }
+        result = write_event(
+            session,
+            actor,
+            case,
+            "transition",
+            transition.audit,
+            detail,
+            from_state=source.id,
+            to_state=target.id,
+            moment=moment,
+        )
         if outcome is not None:
             add_outcome(session, actor, case, outcome, moment, "close", values.get("conclusion"))
             result.detail["outcome"] = outcome
@@ -202,8 +238,12 @@ def do_update_checklist(
     """Tick (or untick) checklist items of a case under verification, with notes."""
     machine = load_machine()
     require(machine, actor, "checklist")
-    request = dict(case_id=case_id, items=dict(items), notes=dict(notes or {}),
-                   expected_version=expected_version)  # fmt: skip
+    request = dict(
+        case_id=case_id,
+        items=dict(items),
+        notes=dict(notes or {}),
+        expected_version=expected_version,
+    )
 
     def apply() -> ActionResult:
         case = load_for_change(session, actor, case_id, expected_version)
@@ -230,7 +270,9 @@ def do_update_checklist(
         case.checklist = dumps(ticked)
         touch(case, moment)
         detail = {"items": dict(items), "notes": dict(notes or {})}
-        return write_event(session, actor, case, "checklist", "case.checklist", detail, moment=moment)
+        return write_event(
+            session, actor, case, "checklist", "case.checklist", detail, moment=moment
+        )
 
     return idempotent(session, actor, idempotency_key, "checklist", request, apply)
 
@@ -254,7 +296,9 @@ def do_add_comment(
         case = load_case(session, actor, case_id)
         return write_event(session, actor, case, "comment", "case.comment", {"text": body})
 
-    return idempotent(session, actor, idempotency_key, "comment", {"case_id": case_id, "text": body}, apply)
+    return idempotent(
+        session, actor, idempotency_key, "comment", {"case_id": case_id, "text": body}, apply
+    )
 
 
 def do_add_attachment(
@@ -282,7 +326,9 @@ def do_add_attachment(
         if machine.states[case.state].final:
             raise invalid("workflow_case_closed", case_id=case_id)
         count = session.scalar(
-            select(func.count()).select_from(CaseAttachment).where(CaseAttachment.case_id == case_id)
+            select(func.count())
+            .select_from(CaseAttachment)
+            .where(CaseAttachment.case_id == case_id)
         )
         if (count or 0) >= settings.attachment_max_per_case:
             raise invalid("workflow_too_many_attachments", limit=settings.attachment_max_per_case)
@@ -295,12 +341,22 @@ def do_add_attachment(
             raise invalid("workflow_attachment_exists", sha256=stored.sha256)
         moment = now()
         session.add(
-            CaseAttachment(case_id=case_id, sha256=stored.sha256, size=stored.size,
-                           media_type=stored.media_type, file_name=name,
-                           uploaded_by=actor.username, uploaded_at=moment)
-        )  # fmt: skip
-        detail = {"sha256": stored.sha256, "size": stored.size,
-                  "media_type": stored.media_type, "file_name": name}  # fmt: skip
+            CaseAttachment(
+                case_id=case_id,
+                sha256=stored.sha256,
+                size=stored.size,
+                media_type=stored.media_type,
+                file_name=name,
+                uploaded_by=actor.username,
+                uploaded_at=moment,
+            )
+        )
+        detail = {
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "media_type": stored.media_type,
+            "file_name": name,
+        }
         return write_event(session, actor, case, "attach", "case.attach", detail, moment=moment)
 
     # The request is identified by the content hash, not the (possibly huge) bytes.
@@ -315,4 +371,3 @@ def record_case_view(session: Session, actor: Principal, case_id: int) -> int:
 
     load_case(session, actor, case_id)
     return record(session, actor.username, "case.view", target(case_id), {})
-

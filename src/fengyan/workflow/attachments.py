@@ -117,9 +117,10 @@ class AttachmentStore:
         media_type = detect_media_type(data)
         if media_type is None or media_type not in settings.attachment_allowed:
             raise AttachmentRejected(
-                "workflow_attachment_type", detected=media_type or "unknown",
+                "workflow_attachment_type",
+                detected=media_type or "unknown",
                 allowed=", ".join(sorted(settings.attachment_allowed)),
-            )  # fmt: skip
+            )
         return StoredFile(self.digest(data), len(data), media_type)
 
     def put(self, data: bytes) -> StoredFile:

@@ -22,7 +22,9 @@ def record(
     return append(session, actor=actor, action=action, target=target, detail=detail).seq
 
 
-def record_many(session: Session, actor: str, items: list[tuple[str, str, dict[str, object]]]) -> list[int]:
+def record_many(
+    session: Session, actor: str, items: list[tuple[str, str, dict[str, object]]]
+) -> list[int]:
     """Append (action, target, detail) entries in bulk; returns their sequence numbers."""
     if not items:
         return []

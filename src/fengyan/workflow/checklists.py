@@ -55,7 +55,9 @@ def category_ids() -> set[str]:
     return {str(c["id"]) for c in data.get("categories", [])}
 
 
-def _items(raw: Any, modes: set[str], file: str, entry: str, seen: set[str]) -> tuple[ChecklistItem, ...]:
+def _items(
+    raw: Any, modes: set[str], file: str, entry: str, seen: set[str]
+) -> tuple[ChecklistItem, ...]:
     if not isinstance(raw, list) or not raw:
         raise WorkflowConfigError(file, entry, "needs a non-empty list of items")
     items = []
@@ -74,7 +76,9 @@ def _items(raw: Any, modes: set[str], file: str, entry: str, seen: set[str]) -> 
         required = spec.get("required", True)
         if not isinstance(required, bool):
             raise WorkflowConfigError(file, where, "required must be true or false")
-        items.append(ChecklistItem(spec["id"], spec["zh"], spec["en"], required, frozenset(item_modes)))
+        items.append(
+            ChecklistItem(spec["id"], spec["zh"], spec["en"], required, frozenset(item_modes))
+        )
     return tuple(items)
 
 

@@ -51,10 +51,13 @@ class ActionResult:
     def from_json(cls, data: Mapping[str, Any], replayed: bool = False) -> ActionResult:
         """Rebuild a stored result."""
         return cls(
-            int(data["case_id"]), int(data["version"]),
+            int(data["case_id"]),
+            int(data["version"]),
             None if data["event_id"] is None else int(data["event_id"]),
-            int(data["audit_seq"]), dict(data["detail"]), replayed,
-        )  # fmt: skip
+            int(data["audit_seq"]),
+            dict(data["detail"]),
+            replayed,
+        )
 
 
 def dumps(value: Any) -> str:
@@ -139,6 +142,15 @@ def write_event(
     return ActionResult(case.id, case.version, event.id, seq, dict(detail))
 
 
+def _guarded(apply: Callable[[], ActionResult], request: Mapping[str, Any]) -> ActionResult:
+    """Run an action; a lost optimistic-lock race anywhere in it (autoflush included) is
+    a ``CaseConflict``."""
+    try:
+        return apply()
+    except StaleDataError:
+        raise CaseConflict("workflow_conflict_race", case_id=request.get("case_id")) from None
+
+
 def idempotent(
     session: Session,
     principal: Principal,
@@ -154,7 +166,7 @@ def idempotent(
     (primary key); the loser gets ``CaseConflict`` and its retry replays the winner.
     """
     if key is None:
-        return apply()
+        return _guarded(apply, request)
     limit = load_settings().idempotency_key_max_chars
     if not key or len(key) > limit or not key.isascii() or not key.isprintable():
         raise invalid("workflow_bad_idempotency_key", limit=limit)
@@ -164,7 +176,7 @@ def idempotent(
         if stored.request_hash != digest or stored.action != action:
             raise IdempotencyMismatch(key=key)
         return ActionResult.from_json(json.loads(stored.result), replayed=True)
-    result = apply()
+    result = _guarded(apply, request)
     session.add(
         IdempotencyRecord(
             actor=principal.username,

@@ -34,7 +34,13 @@ from fengyan.settings import Settings
 from fengyan.standards.regions import significant_prefix
 from fengyan.web.errors import NotFound
 from fengyan.web.scope import Principal, in_scope
-from fengyan.workflow.access import check_scope_code, compatible, require, require_visible, require_worker
+from fengyan.workflow.access import (
+    check_scope_code,
+    compatible,
+    require,
+    require_visible,
+    require_worker,
+)
 from fengyan.workflow.attachments import AttachmentStore
 from fengyan.workflow.audit import record
 from fengyan.workflow.core import (
@@ -72,7 +78,9 @@ class LeadKeys:
     origin: str
 
     @classmethod
-    def from_settings(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> LeadKeys:
+    def from_settings(
+        cls, settings: Settings, environ: Mapping[str, str] | None = None
+    ) -> LeadKeys:
         """Read the lead key settings from the environment, defaulting under the home."""
         env = os.environ if environ is None else environ
         base = settings.home / "leads"
@@ -111,9 +119,15 @@ def lake_evidence_loader(lake: Any) -> EvidenceLoader:
             for table, ids in by_table.items():
                 if table not in tables:
                     continue
-                rows = con.execute(
-                    f'SELECT * FROM "{table}" WHERE _id IN (SELECT unnest(?))', [ids]  # noqa: S608 - table is a lake table name
-                ).fetch_arrow_table().to_pylist()
+                rows = (
+                    con.execute(
+                        # The table name is one of the lake's own tables (checked above).
+                        f'SELECT * FROM "{table}" WHERE _id IN (SELECT unnest(?))',  # noqa: S608
+                        [ids],
+                    )
+                    .fetch_arrow_table()
+                    .to_pylist()
+                )
                 for row in rows:
                     found[f"{table}/{row['_id']}"] = row
         finally:
@@ -124,45 +138,92 @@ def lake_evidence_loader(lake: Any) -> EvidenceLoader:
 
 
 def _case_document(session: Session, case: Case) -> dict[str, Any]:
-    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    files = session.scalars(select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)).all()
+    events = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).all()
+    files = session.scalars(
+        select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)
+    ).all()
     return {
-        "uid": case.uid, "firm_id": case.firm_id, "firm_name": case.firm_name,
-        "credit_code": case.credit_code, "region_code": case.region_code,
-        "category": case.category, "grade": case.grade, "model": case.model,
-        "score": case.score, "state": case.state, "mode": case.mode, "disposal": case.disposal,
-        "determination": case.determination, "opened_at": case.opened_at.isoformat(),
-        "source": case.source, "fields": loads(case.fields), "checklist": loads(case.checklist),
+        "uid": case.uid,
+        "firm_id": case.firm_id,
+        "firm_name": case.firm_name,
+        "credit_code": case.credit_code,
+        "region_code": case.region_code,
+        "category": case.category,
+        "grade": case.grade,
+        "model": case.model,
+        "score": case.score,
+        "state": case.state,
+        "mode": case.mode,
+        "disposal": case.disposal,
+        "determination": case.determination,
+        "opened_at": case.opened_at.isoformat(),
+        "source": case.source,
+        "fields": loads(case.fields),
+        "checklist": loads(case.checklist),
         "evidence": loads(case.evidence),
-        "timeline": [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "from": e.from_state,
-                      "to": e.to_state, "detail": loads(e.detail)} for e in events],
-        "attachments": [{"sha256": a.sha256, "size": a.size, "media_type": a.media_type,
-                         "file_name": a.file_name, "uploaded_by": a.uploaded_by,
-                         "uploaded_at": a.uploaded_at.isoformat()} for a in files],
-    }  # fmt: skip
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "kind": e.kind,
+                "from": e.from_state,
+                "to": e.to_state,
+                "detail": loads(e.detail),
+            }
+            for e in events
+        ],
+        "attachments": [
+            {
+                "sha256": a.sha256,
+                "size": a.size,
+                "media_type": a.media_type,
+                "file_name": a.file_name,
+                "uploaded_by": a.uploaded_by,
+                "uploaded_at": a.uploaded_at.isoformat(),
+            }
+            for a in files
+        ],
+    }
 
 
 def _package(
-    session: Session, actor: Principal, case: Case, lead: CaseLead, store: AttachmentStore,
-    keys: LeadKeys, evidence_loader: EvidenceLoader | None,
-) -> bytes:  # fmt: skip
+    session: Session,
+    actor: Principal,
+    case: Case,
+    lead: CaseLead,
+    store: AttachmentStore,
+    keys: LeadKeys,
+    evidence_loader: EvidenceLoader | None,
+) -> bytes:
     document = _case_document(session, case)
     wanted = document["evidence"].get("evidence_keys", [])
     records = dict(evidence_loader(wanted)) if evidence_loader and wanted else {}
     files = {
-        "case.json": json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode(),
-        "evidence.json": json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True, default=str).encode(),
-    }  # fmt: skip
+        "case.json": json.dumps(
+            document, ensure_ascii=False, indent=1, sort_keys=True, default=str
+        ).encode(),
+        "evidence.json": json.dumps(
+            records, ensure_ascii=False, indent=1, sort_keys=True, default=str
+        ).encode(),
+    }
     for a in document["attachments"]:
         files[f"attachments/{a['sha256']}"] = store.get(a["sha256"])
     meta = {
-        "lead": {"uid": lead.uid, "kind": lead.kind, "target_region": lead.target_region,
-                 "target_agency": lead.target_agency, "note": lead.note,
-                 "sent_at": lead.sent_at.isoformat()},
-        "case_uid": case.uid, "origin": keys.origin,
+        "lead": {
+            "uid": lead.uid,
+            "kind": lead.kind,
+            "target_region": lead.target_region,
+            "target_agency": lead.target_agency,
+            "note": lead.note,
+            "sent_at": lead.sent_at.isoformat(),
+        },
+        "case_uid": case.uid,
+        "origin": keys.origin,
         "sender": {"user": actor.username, "scope": actor.scope},
         "evidence_missing": sorted(set(wanted) - set(records)),
-    }  # fmt: skip
+    }
     return build_package(meta, files, keys.signing_key(), lead.sent_at)
 
 
@@ -202,8 +263,15 @@ def do_transfer_lead(
         raise invalid("workflow_internal_police")
     if not internal and (store is None or keys is None):
         raise invalid("workflow_lead_needs_keys")
-    request = dict(case_id=case_id, kind=kind, target_region=region, target_agency=target_agency,
-                   internal=internal, note=note, expected_version=expected_version)  # fmt: skip
+    request = dict(
+        case_id=case_id,
+        kind=kind,
+        target_region=region,
+        target_agency=target_agency,
+        internal=internal,
+        note=note,
+        expected_version=expected_version,
+    )
 
     def apply() -> ActionResult:
         case = load_for_change(session, actor, case_id, expected_version)
@@ -213,16 +281,31 @@ def do_transfer_lead(
         if kind == "region" and region is not None and compatible(region, case.region_code):
             raise invalid("workflow_lead_same_region", region=region, case_region=case.region_code)
         moment = now()
-        lead = CaseLead(uid=uuid.uuid4().hex, case_id=case.id, direction="out", kind=kind,
-                        target_region=region, target_agency=(target_agency or "").strip() or None,
-                        internal=internal, note=note, status="sent", sent_at=moment,
-                        sent_by=actor.username)  # fmt: skip
+        lead = CaseLead(
+            uid=uuid.uuid4().hex,
+            case_id=case.id,
+            direction="out",
+            kind=kind,
+            target_region=region,
+            target_agency=(target_agency or "").strip() or None,
+            internal=internal,
+            note=note,
+            status="sent",
+            sent_at=moment,
+            sent_by=actor.username,
+        )
         session.add(lead)
         touch(case, moment)
         session.flush()
-        detail: dict[str, Any] = {"lead_id": lead.id, "lead_uid": lead.uid, "kind": kind,
-                                  "target_region": region, "target_agency": lead.target_agency,
-                                  "internal": internal, "note": note}  # fmt: skip
+        detail: dict[str, Any] = {
+            "lead_id": lead.id,
+            "lead_uid": lead.uid,
+            "kind": kind,
+            "target_region": region,
+            "target_agency": lead.target_agency,
+            "internal": internal,
+            "note": note,
+        }
         if internal:
             assert region is not None
             peer = _open_peer_case(session, actor, case, lead, region, moment)
@@ -234,7 +317,9 @@ def do_transfer_lead(
             lead.package_sha256 = store.put_blob(package)
             lead.key_id = key_id(keys.signing_key().public_key())
             detail.update(package_sha256=lead.package_sha256, key_id=lead.key_id)
-        return write_event(session, actor, case, "lead_transfer", "lead.transfer", detail, moment=moment)
+        return write_event(
+            session, actor, case, "lead_transfer", "lead.transfer", detail, moment=moment
+        )
 
     return idempotent(session, actor, idempotency_key, "transfer_lead", request, apply)
 
@@ -246,25 +331,74 @@ def _open_peer_case(
     machine = load_machine()
     days = machine.states[machine.initial].deadline_days
     peer = Case(
-        uid=uuid.uuid4().hex, source="lead", source_ref=f"lead/{lead.uid}", firm_id=case.firm_id,
-        firm_name=case.firm_name, credit_code=case.credit_code, region_code=region,
-        category=case.category, grade=case.grade, model=case.model, score=case.score,
-        evidence=case.evidence, state=machine.initial, holder_scope=region, checklist="{}",
-        fields="{}", opened_by=actor.username, opened_at=moment, updated_at=moment,
-        due_at=moment + timedelta(days=days) if days is not None else None, reopened=0,
-    )  # fmt: skip
+        uid=uuid.uuid4().hex,
+        source="lead",
+        source_ref=f"lead/{lead.uid}",
+        firm_id=case.firm_id,
+        firm_name=case.firm_name,
+        credit_code=case.credit_code,
+        region_code=region,
+        category=case.category,
+        grade=case.grade,
+        model=case.model,
+        score=case.score,
+        evidence=case.evidence,
+        state=machine.initial,
+        holder_scope=region,
+        checklist="{}",
+        fields="{}",
+        opened_by=actor.username,
+        opened_at=moment,
+        updated_at=moment,
+        due_at=moment + timedelta(days=days) if days is not None else None,
+        reopened=0,
+    )
     session.add(peer)
     session.flush()
-    session.add(CaseTask(case_id=peer.id, scope=region, assigned_by=actor.username,
-                         assigned_at=moment, due_at=peer.due_at, status="open", escalations=0))  # fmt: skip
-    session.add(CaseLead(uid=uuid.uuid4().hex, case_id=peer.id, direction="in", kind="region",
-                         target_region=region, internal=True, peer_case_id=case.id,
-                         peer_case_uid=case.uid, origin="internal", note=lead.note,
-                         status="received", sent_at=moment, sent_by=actor.username,
-                         receipt_at=moment))  # fmt: skip
-    write_event(session, actor, peer, "open", "case.open",
-                {"source": "lead", "source_ref": f"lead/{lead.uid}", "from_case": case.id,
-                 "region": region}, to_state=peer.state, moment=moment)  # fmt: skip
+    session.add(
+        CaseTask(
+            case_id=peer.id,
+            scope=region,
+            assigned_by=actor.username,
+            assigned_at=moment,
+            due_at=peer.due_at,
+            status="open",
+            escalations=0,
+        )
+    )
+    session.add(
+        CaseLead(
+            uid=uuid.uuid4().hex,
+            case_id=peer.id,
+            direction="in",
+            kind="region",
+            target_region=region,
+            internal=True,
+            peer_case_id=case.id,
+            peer_case_uid=case.uid,
+            origin="internal",
+            note=lead.note,
+            status="received",
+            sent_at=moment,
+            sent_by=actor.username,
+            receipt_at=moment,
+        )
+    )
+    write_event(
+        session,
+        actor,
+        peer,
+        "open",
+        "case.open",
+        {
+            "source": "lead",
+            "source_ref": f"lead/{lead.uid}",
+            "from_case": case.id,
+            "region": region,
+        },
+        to_state=peer.state,
+        moment=moment,
+    )
     return peer.id
 
 
@@ -279,22 +413,34 @@ def _load_lead(session: Session, actor: Principal, lead_id: int) -> tuple[CaseLe
     return lead, case
 
 
-def export_lead_package(session: Session, actor: Principal, lead_id: int, store: AttachmentStore) -> bytes:
+def export_lead_package(
+    session: Session, actor: Principal, lead_id: int, store: AttachmentStore
+) -> bytes:
     """The signed package of an outgoing lead, as built at transfer (audited as an export)."""
     require(load_machine(), actor, "transfer_lead")
     lead, case = _load_lead(session, actor, lead_id)
     if lead.direction != "out" or lead.package_sha256 is None:
         raise invalid("workflow_lead_no_package", lead_id=lead_id)
     data = store.get(lead.package_sha256)
-    record(session, actor.username, "personal.export", target(case.id),
-           {"lead_uid": lead.uid, "package_sha256": lead.package_sha256})  # fmt: skip
+    record(
+        session,
+        actor.username,
+        "personal.export",
+        target(case.id),
+        {"lead_uid": lead.uid, "package_sha256": lead.package_sha256},
+    )
     return data
 
 
 def do_record_lead_receipt(
-    session: Session, actor: Principal, lead_id: int, *, receipt_ref: str | None = None,
-    received_at: datetime | None = None, idempotency_key: str | None = None,
-) -> ActionResult:  # fmt: skip
+    session: Session,
+    actor: Principal,
+    lead_id: int,
+    *,
+    receipt_ref: str | None = None,
+    received_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> ActionResult:
     """Record that the receiver acknowledged the lead (回执), with its reference."""
     require(load_machine(), actor, "transfer_lead")
     request = dict(lead_id=lead_id, receipt_ref=receipt_ref, received_at=received_at)
@@ -303,19 +449,32 @@ def do_record_lead_receipt(
         lead, case = _load_lead(session, actor, lead_id)
         if lead.direction != "out" or lead.status != "sent":
             raise invalid("workflow_lead_state", lead_id=lead_id, status=lead.status)
-        lead.status, lead.receipt_at, lead.receipt_ref = "received", _known_at(received_at), receipt_ref
-        detail = {"lead_id": lead.id, "lead_uid": lead.uid, "receipt_ref": receipt_ref,
-                  "received_at": lead.receipt_at.isoformat()}  # fmt: skip
+        lead.status, lead.receipt_at, lead.receipt_ref = (
+            "received",
+            _known_at(received_at),
+            receipt_ref,
+        )
+        detail = {
+            "lead_id": lead.id,
+            "lead_uid": lead.uid,
+            "receipt_ref": receipt_ref,
+            "received_at": lead.receipt_at.isoformat(),
+        }
         return write_event(session, actor, case, "lead_receipt", "lead.receipt", detail)
 
     return idempotent(session, actor, idempotency_key, "lead_receipt", request, apply)
 
 
 def do_record_lead_feedback(
-    session: Session, actor: Principal, lead_id: int, *, feedback: str,
-    outcome: str | None = None, known_at: datetime | None = None,
+    session: Session,
+    actor: Principal,
+    lead_id: int,
+    *,
+    feedback: str,
+    outcome: str | None = None,
+    known_at: datetime | None = None,
     idempotency_key: str | None = None,
-) -> ActionResult:  # fmt: skip
+) -> ActionResult:
     """Record what the receiver did with the lead (反馈); an ``outcome`` becomes a label."""
     require(load_machine(), actor, "transfer_lead")
     if not feedback.strip():
@@ -331,8 +490,13 @@ def do_record_lead_feedback(
         lead.feedback, lead.feedback_outcome = feedback.strip(), outcome
         if lead.receipt_at is None:
             lead.receipt_at = when
-        detail = {"lead_id": lead.id, "lead_uid": lead.uid, "feedback": lead.feedback,
-                  "outcome": outcome, "known_at": when.isoformat()}  # fmt: skip
+        detail = {
+            "lead_id": lead.id,
+            "lead_uid": lead.uid,
+            "feedback": lead.feedback,
+            "outcome": outcome,
+            "known_at": when.isoformat(),
+        }
         result = write_event(session, actor, case, "lead_feedback", "lead.feedback", detail)
         if outcome is not None:
             add_outcome(session, actor, case, outcome, when, "lead_feedback", lead.feedback)
@@ -342,10 +506,15 @@ def do_record_lead_feedback(
 
 
 def do_import_lead(
-    session: Session, actor: Principal, data: bytes, trusted: Mapping[str, Ed25519PublicKey],
-    store: AttachmentStore, *, region_code: str | None = None,
+    session: Session,
+    actor: Principal,
+    data: bytes,
+    trusted: Mapping[str, Ed25519PublicKey],
+    store: AttachmentStore,
+    *,
+    region_code: str | None = None,
     idempotency_key: str | None = None,
-) -> ActionResult:  # fmt: skip
+) -> ActionResult:
     """Open a case from a lead package another deployment sent us (after verifying it).
 
     The case lies in ``region_code`` (default: the package's target region, else the
@@ -371,42 +540,93 @@ def do_import_lead(
         moment = now()
         days = machine.states[machine.initial].deadline_days
         case = Case(
-            uid=uuid.uuid4().hex, source="lead", source_ref=f"lead/{uid}",
-            firm_id=str(document["firm_id"]), firm_name=document.get("firm_name"),
-            credit_code=document.get("credit_code"), region_code=region,
-            category=document.get("category"), grade=document.get("grade"),
-            model=document.get("model"), score=document.get("score"),
-            evidence=dumps({**(document.get("evidence") or {}),
-                            "received_from": report.manifest.get("origin"),
-                            "records": json.loads(report.files.get("evidence.json", b"{}"))}),
-            state=machine.initial, holder_scope=actor.scope, checklist="{}", fields="{}",
-            opened_by=actor.username, opened_at=moment, updated_at=moment,
-            due_at=moment + timedelta(days=days) if days is not None else None, reopened=0,
-        )  # fmt: skip
+            uid=uuid.uuid4().hex,
+            source="lead",
+            source_ref=f"lead/{uid}",
+            firm_id=str(document["firm_id"]),
+            firm_name=document.get("firm_name"),
+            credit_code=document.get("credit_code"),
+            region_code=region,
+            category=document.get("category"),
+            grade=document.get("grade"),
+            model=document.get("model"),
+            score=document.get("score"),
+            evidence=dumps(
+                {
+                    **(document.get("evidence") or {}),
+                    "received_from": report.manifest.get("origin"),
+                    "records": json.loads(report.files.get("evidence.json", b"{}")),
+                }
+            ),
+            state=machine.initial,
+            holder_scope=actor.scope,
+            checklist="{}",
+            fields="{}",
+            opened_by=actor.username,
+            opened_at=moment,
+            updated_at=moment,
+            due_at=moment + timedelta(days=days) if days is not None else None,
+            reopened=0,
+        )
         session.add(case)
         session.flush()
-        session.add(CaseTask(case_id=case.id, scope=case.holder_scope, assigned_by=actor.username,
-                             assigned_at=moment, due_at=case.due_at, status="open", escalations=0))  # fmt: skip
+        session.add(
+            CaseTask(
+                case_id=case.id,
+                scope=case.holder_scope,
+                assigned_by=actor.username,
+                assigned_at=moment,
+                due_at=case.due_at,
+                status="open",
+                escalations=0,
+            )
+        )
         for a in document.get("attachments", []):
             content = report.files.get(f"attachments/{a['sha256']}")
             if content is None:
                 continue
             stored = store.put(content)
-            session.add(CaseAttachment(case_id=case.id, sha256=stored.sha256, size=stored.size,
-                                       media_type=stored.media_type,
-                                       file_name=str(a.get("file_name") or "file")[:200],
-                                       uploaded_by=actor.username, uploaded_at=moment))  # fmt: skip
-        session.add(CaseLead(uid=uid, case_id=case.id, direction="in", kind=str(lead_meta.get("kind")),
-                             target_region=region, target_agency=lead_meta.get("target_agency"),
-                             internal=False, origin=str(report.manifest.get("origin")),
-                             peer_case_uid=report.manifest.get("case_uid"),
-                             package_sha256=report.sha256, key_id=report.key_id,
-                             note=lead_meta.get("note"), status="received",
-                             sent_at=datetime.fromisoformat(lead_meta["sent_at"]),
-                             sent_by=str((report.manifest.get("sender") or {}).get("user")),
-                             receipt_at=moment))  # fmt: skip
-        detail = {"source": "lead", "lead_uid": uid, "origin": report.manifest.get("origin"),
-                  "package_sha256": report.sha256, "key_id": report.key_id, "region": region}  # fmt: skip
-        return write_event(session, actor, case, "open", "case.open", detail, to_state=case.state, moment=moment)
+            session.add(
+                CaseAttachment(
+                    case_id=case.id,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    media_type=stored.media_type,
+                    file_name=str(a.get("file_name") or "file")[:200],
+                    uploaded_by=actor.username,
+                    uploaded_at=moment,
+                )
+            )
+        session.add(
+            CaseLead(
+                uid=uid,
+                case_id=case.id,
+                direction="in",
+                kind=str(lead_meta.get("kind")),
+                target_region=region,
+                target_agency=lead_meta.get("target_agency"),
+                internal=False,
+                origin=str(report.manifest.get("origin")),
+                peer_case_uid=report.manifest.get("case_uid"),
+                package_sha256=report.sha256,
+                key_id=report.key_id,
+                note=lead_meta.get("note"),
+                status="received",
+                sent_at=datetime.fromisoformat(lead_meta["sent_at"]),
+                sent_by=str((report.manifest.get("sender") or {}).get("user")),
+                receipt_at=moment,
+            )
+        )
+        detail = {
+            "source": "lead",
+            "lead_uid": uid,
+            "origin": report.manifest.get("origin"),
+            "package_sha256": report.sha256,
+            "key_id": report.key_id,
+            "region": region,
+        }
+        return write_event(
+            session, actor, case, "open", "case.open", detail, to_state=case.state, moment=moment
+        )
 
     return idempotent(session, actor, idempotency_key, "import_lead", request, apply)

@@ -27,9 +27,16 @@ LEVEL_DIGITS: Final = {"province": 2, "city": 4, "district": 6, "street": 9, "co
 DIGITS_LEVEL: Final = {v: k for k, v in LEVEL_DIGITS.items()}
 CHOICE_SECTIONS: Final = ("modes", "disposals", "determinations")
 PERMISSIONS: Final = (
-    "view", "open", "assign", "supervise", "comment", "attach", "checklist",
-    "transfer_lead", "record_outcome",
-)  # fmt: skip
+    "view",
+    "open",
+    "assign",
+    "supervise",
+    "comment",
+    "attach",
+    "checklist",
+    "transfer_lead",
+    "record_outcome",
+)
 LEAD_KINDS: Final = ("police", "region")
 STATES_FILE: Final = "case_states.yaml"
 
@@ -144,7 +151,9 @@ def _days(value: Any, file: str, entry: str) -> int | None:
     return value
 
 
-def _names(value: Any, allowed: tuple[str, ...], file: str, entry: str, what: str) -> frozenset[str]:
+def _names(
+    value: Any, allowed: tuple[str, ...], file: str, entry: str, what: str
+) -> frozenset[str]:
     if not isinstance(value, list) or not value:
         raise _fail(file, entry, f"needs a non-empty list of {what}")
     unknown = [v for v in value if v not in allowed]
@@ -153,7 +162,9 @@ def _names(value: Any, allowed: tuple[str, ...], file: str, entry: str, what: st
     return frozenset(value)
 
 
-def _requirements(spec: Any, sections: dict[str, dict[str, Choice]], file: str, entry: str) -> Requirements:
+def _requirements(
+    spec: Any, sections: dict[str, dict[str, Choice]], file: str, entry: str
+) -> Requirements:
     if spec is None:
         return Requirements()
     if not isinstance(spec, dict):
@@ -177,12 +188,17 @@ def _requirements(spec: Any, sections: dict[str, dict[str, Choice]], file: str, 
         if not isinstance(spec.get(flag, False), bool):
             raise _fail(file, entry, f"requires.{flag} must be true or false")
     return Requirements(
-        tuple(fields), dict(choices), bool(spec.get("checklist", False)), attachments,
+        tuple(fields),
+        dict(choices),
+        bool(spec.get("checklist", False)),
+        attachments,
         bool(spec.get("lead", False)),
-    )  # fmt: skip
+    )
 
 
-def _sections(data: dict[str, Any], outcomes: dict[str, Label], file: str) -> dict[str, dict[str, Choice]]:
+def _sections(
+    data: dict[str, Any], outcomes: dict[str, Label], file: str
+) -> dict[str, dict[str, Choice]]:
     sections: dict[str, dict[str, Choice]] = {}
     for name in CHOICE_SECTIONS:
         raw = data.get(name)

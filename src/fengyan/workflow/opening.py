@@ -100,17 +100,34 @@ def _new_case(
 ) -> dict[str, Any]:
     days = machine.states[machine.initial].deadline_days
     return dict(
-        uid=uuid.uuid4().hex, source=source, source_ref=source_ref, firm_id=firm_id,
-        firm_name=firm_name, credit_code=credit_code, region_code=region, category=category,
+        uid=uuid.uuid4().hex,
+        source=source,
+        source_ref=source_ref,
+        firm_id=firm_id,
+        firm_name=firm_name,
+        credit_code=credit_code,
+        region_code=region,
+        category=category,
         grade=score_row.grade if score_row else None,
         model=score_row.model if score_row else None,
-        score=score_row.score if score_row else None, evidence=dumps(evidence),
-        state=machine.initial, mode=None, disposal=None, determination=None,
-        holder_scope=holder, assignee=None, checklist="{}", fields="{}", opened_by=actor,
-        opened_at=moment, updated_at=moment,
+        score=score_row.score if score_row else None,
+        evidence=dumps(evidence),
+        state=machine.initial,
+        mode=None,
+        disposal=None,
+        determination=None,
+        holder_scope=holder,
+        assignee=None,
+        checklist="{}",
+        fields="{}",
+        opened_by=actor,
+        opened_at=moment,
+        updated_at=moment,
         due_at=moment + timedelta(days=days) if days is not None else None,
-        closed_at=None, reopened=0, version=1,
-    )  # fmt: skip
+        closed_at=None,
+        reopened=0,
+        version=1,
+    )
 
 
 def do_open_case(
@@ -137,9 +154,17 @@ def do_open_case(
     """
     machine = load_machine()
     require(machine, actor, "open")
-    request = dict(firm_id=firm_id, warning_id=warning_id, source=source, source_ref=source_ref,
-                   region_code=region_code, firm_name=firm_name, credit_code=credit_code,
-                   category=category, note=note)  # fmt: skip
+    request = dict(
+        firm_id=firm_id,
+        warning_id=warning_id,
+        source=source,
+        source_ref=source_ref,
+        region_code=region_code,
+        firm_name=firm_name,
+        credit_code=credit_code,
+        category=category,
+        note=note,
+    )
 
     def apply() -> ActionResult:
         nonlocal firm_id, source, source_ref
@@ -168,24 +193,46 @@ def do_open_case(
         if existing is not None:
             raise invalid("workflow_case_exists", firm_id=firm_id, case_id=existing)
         moment = now()
-        evidence = evidence_snapshot(score_row, _run_as_of(session, score_row.run_id) if score_row else None)
+        evidence = evidence_snapshot(
+            score_row, _run_as_of(session, score_row.run_id) if score_row else None
+        )
         values = _new_case(
-            machine, moment, actor.username, source=source, source_ref=source_ref,
+            machine,
+            moment,
+            actor.username,
+            source=source,
+            source_ref=source_ref,
             firm_id=firm_id,
             firm_name=firm_name or (score_row.name if score_row else None),
             credit_code=credit_code or (score_row.credit_code if score_row else None),
-            region=region, category=category or (score_row.category if score_row else None),
-            score_row=score_row, evidence=evidence, holder=actor.scope,
-        )  # fmt: skip
+            region=region,
+            category=category or (score_row.category if score_row else None),
+            score_row=score_row,
+            evidence=evidence,
+            holder=actor.scope,
+        )
         case = Case(**values)
         session.add(case)
         session.flush()
         session.add(
-            CaseTask(case_id=case.id, scope=case.holder_scope, assigned_by=actor.username,
-                     assigned_at=moment, due_at=case.due_at, status="open", escalations=0)
-        )  # fmt: skip
-        detail = {"source": source, "source_ref": source_ref, "firm_id": firm_id,
-                  "region": region, "grade": case.grade, "note": note}  # fmt: skip
+            CaseTask(
+                case_id=case.id,
+                scope=case.holder_scope,
+                assigned_by=actor.username,
+                assigned_at=moment,
+                due_at=case.due_at,
+                status="open",
+                escalations=0,
+            )
+        )
+        detail = {
+            "source": source,
+            "source_ref": source_ref,
+            "firm_id": firm_id,
+            "region": region,
+            "grade": case.grade,
+            "note": note,
+        }
         return write_event(
             session, actor, case, "open", "case.open", detail, to_state=case.state, moment=moment
         )
@@ -252,21 +299,32 @@ def open_cases_for_new_red(session: Session, run_id: int) -> OpenReport:
         score_row = _pick_score(
             [r for r in scores.get(firm, []) if r.model in models], settings.model_priority
         )
-        warning = min(by_firm[firm], key=lambda w: (score_row is None or w.model != score_row.model, w.id))
+        warning = min(
+            by_firm[firm], key=lambda w: (score_row is None or w.model != score_row.model, w.id)
+        )
         region = significant_prefix(
             (score_row.region_code if score_row else None) or warning.region_code or ""
         )
         if region is None:
             report.no_region.append(firm)
             continue
-        rows.append(_new_case(
-            machine, moment, actor.username, source="warning", source_ref=f"warning/{warning.id}",
-            firm_id=firm, firm_name=score_row.name if score_row else None,
-            credit_code=score_row.credit_code if score_row else None, region=region,
-            category=score_row.category if score_row else None, score_row=score_row,
-            evidence=evidence_snapshot(score_row, as_of),
-            holder=at_level(region, settings.auto_holder_level),
-        ))  # fmt: skip
+        rows.append(
+            _new_case(
+                machine,
+                moment,
+                actor.username,
+                source="warning",
+                source_ref=f"warning/{warning.id}",
+                firm_id=firm,
+                firm_name=score_row.name if score_row else None,
+                credit_code=score_row.credit_code if score_row else None,
+                region=region,
+                category=score_row.category if score_row else None,
+                score_row=score_row,
+                evidence=evidence_snapshot(score_row, as_of),
+                holder=at_level(region, settings.auto_holder_level),
+            )
+        )
         refs.append(warning)
     if not rows:
         return report
@@ -278,25 +336,64 @@ def open_cases_for_new_red(session: Session, run_id: int) -> OpenReport:
     seqs = record_many(
         session,
         actor.username,
-        [("case.open", target(i), {"kind": "open", "source": "warning", "firm_id": r["firm_id"],
-                                   "region": r["region_code"], "grade": r["grade"],
-                                   "source_ref": r["source_ref"], "to": machine.initial})
-         for i, r in zip(ids, rows, strict=True)],
-    )  # fmt: skip
+        [
+            (
+                "case.open",
+                target(i),
+                {
+                    "kind": "open",
+                    "source": "warning",
+                    "firm_id": r["firm_id"],
+                    "region": r["region_code"],
+                    "grade": r["grade"],
+                    "source_ref": r["source_ref"],
+                    "to": machine.initial,
+                },
+            )
+            for i, r in zip(ids, rows, strict=True)
+        ],
+    )
     session.execute(
         insert(CaseTask),
-        [dict(case_id=i, scope=r["holder_scope"], assignee=None, assigned_by=actor.username,
-              assigned_at=moment, due_at=r["due_at"], status="open", escalations=0)
-         for i, r in zip(ids, rows, strict=True)],
-    )  # fmt: skip
+        [
+            dict(
+                case_id=i,
+                scope=r["holder_scope"],
+                assignee=None,
+                assigned_by=actor.username,
+                assigned_at=moment,
+                due_at=r["due_at"],
+                status="open",
+                escalations=0,
+            )
+            for i, r in zip(ids, rows, strict=True)
+        ],
+    )
     session.execute(
         insert(CaseEvent),
-        [dict(case_id=i, at=moment, actor=actor.username, kind="open", from_state=None,
-              to_state=machine.initial, audit_seq=seq,
-              detail=dumps({"source": "warning", "source_ref": r["source_ref"],
-                            "firm_id": r["firm_id"], "region": r["region_code"],
-                            "grade": r["grade"], "run_id": run_id, "warning_id": w.id}))
-         for i, r, seq, w in zip(ids, rows, seqs, refs, strict=True)],
-    )  # fmt: skip
+        [
+            dict(
+                case_id=i,
+                at=moment,
+                actor=actor.username,
+                kind="open",
+                from_state=None,
+                to_state=machine.initial,
+                audit_seq=seq,
+                detail=dumps(
+                    {
+                        "source": "warning",
+                        "source_ref": r["source_ref"],
+                        "firm_id": r["firm_id"],
+                        "region": r["region_code"],
+                        "grade": r["grade"],
+                        "run_id": run_id,
+                        "warning_id": w.id,
+                    }
+                ),
+            )
+            for i, r, seq, w in zip(ids, rows, seqs, refs, strict=True)
+        ],
+    )
     report.opened = ids
     return report

@@ -47,20 +47,39 @@ def _known_at(value: datetime | None) -> datetime:
 
 
 def add_outcome(
-    session: Session, actor: Principal, case: Case, outcome: str, known_at: datetime,
-    source: str, note: str | None,
-) -> ActionResult:  # fmt: skip
+    session: Session,
+    actor: Principal,
+    case: Case,
+    outcome: str,
+    known_at: datetime,
+    source: str,
+    note: str | None,
+) -> ActionResult:
     """Write a label and its event/audit entry (used by the actions that produce labels)."""
     if outcome not in load_machine().outcomes:
-        raise invalid("workflow_bad_outcome", value=outcome,
-                      allowed=", ".join(load_machine().outcomes))  # fmt: skip
+        raise invalid(
+            "workflow_bad_outcome", value=outcome, allowed=", ".join(load_machine().outcomes)
+        )
     moment = now()
-    row = CaseOutcome(case_id=case.id, firm_id=case.firm_id, outcome=outcome, known_at=known_at,
-                      source=source, note=note, recorded_by=actor.username, recorded_at=moment)  # fmt: skip
+    row = CaseOutcome(
+        case_id=case.id,
+        firm_id=case.firm_id,
+        outcome=outcome,
+        known_at=known_at,
+        source=source,
+        note=note,
+        recorded_by=actor.username,
+        recorded_at=moment,
+    )
     session.add(row)
     session.flush()
-    detail = {"outcome_id": row.id, "outcome": outcome, "source": source,
-              "known_at": known_at.isoformat(), "note": note}  # fmt: skip
+    detail = {
+        "outcome_id": row.id,
+        "outcome": outcome,
+        "source": source,
+        "known_at": known_at.isoformat(),
+        "note": note,
+    }
     return write_event(session, actor, case, "outcome", "outcome.record", detail, moment=moment)
 
 
@@ -86,9 +105,13 @@ def do_record_outcome(
 
 
 def do_retire_outcome(
-    session: Session, actor: Principal, outcome_id: int, *, reason: str,
+    session: Session,
+    actor: Principal,
+    outcome_id: int,
+    *,
+    reason: str,
     idempotency_key: str | None = None,
-) -> ActionResult:  # fmt: skip
+) -> ActionResult:
     """Withdraw a wrong label (it stays in the table, retired, with who and when)."""
     require(load_machine(), actor, "record_outcome")
     if not reason.strip():

@@ -43,8 +43,9 @@ CONTROL: Final = (MANIFEST, SIGNATURE, SIGNER)
 
 def canonical(value: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, no spaces, UTF-8)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str).encode("utf-8")  # fmt: skip
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    ).encode("utf-8")
 
 
 def _signed_bytes(fmt: str, manifest: bytes) -> bytes:
@@ -71,10 +72,13 @@ def build_package(
     stamp = moment.timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        members = [(MANIFEST, manifest_bytes), (SIGNATURE, signature),
-                   (SIGNER, public_pem(key.public_key()))] + [(p, files[p]) for p in sorted(files)]  # fmt: skip
+        members = [
+            (MANIFEST, manifest_bytes),
+            (SIGNATURE, signature),
+            (SIGNER, public_pem(key.public_key())),
+        ] + [(p, files[p]) for p in sorted(files)]
         for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+            info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
@@ -106,9 +110,12 @@ class PackageReport:
 def _safe_name(name: str) -> bool:
     parts = name.split("/")
     return (
-        bool(name) and not name.startswith("/") and "\\" not in name and ":" not in name
+        bool(name)
+        and not name.startswith("/")
+        and "\\" not in name
+        and ":" not in name
         and all(p not in ("", ".", "..") for p in parts)
-    )  # fmt: skip
+    )
 
 
 def _read_members(data: bytes, report: PackageReport) -> dict[str, bytes] | None:
@@ -177,7 +184,9 @@ def verify_package(data: bytes, trusted: Mapping[str, Ed25519PublicKey]) -> Pack
         except ValueError:
             hint = None
         # Checked anyway, to tell a corrupted package from one by an unknown sender.
-        public = hint if isinstance(hint, Ed25519PublicKey) and key_id(hint) == report.key_id else None
+        public = (
+            hint if isinstance(hint, Ed25519PublicKey) and key_id(hint) == report.key_id else None
+        )
     if public is not None:
         try:
             public.verify(signature, _signed_bytes(fmt, members[MANIFEST]))
@@ -194,7 +203,9 @@ def verify_package(data: bytes, trusted: Mapping[str, Ed25519PublicKey]) -> Pack
         content = members.get(path)
         if content is None or path in CONTROL:
             report.add("workflow_lead_missing_file", path=path)
-        elif hashlib.sha256(content).hexdigest() != entry.get("sha256") or len(content) != entry.get("size"):
+        elif hashlib.sha256(content).hexdigest() != entry.get("sha256") or len(
+            content
+        ) != entry.get("size"):
             report.add("workflow_lead_hash_mismatch", path=path)
     for extra in sorted(set(members) - set(listed) - set(CONTROL)):
         report.add("workflow_lead_extra_file", path=extra)

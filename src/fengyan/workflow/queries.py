@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from fengyan.clock import now
 from fengyan.db.cases import Case, CaseAttachment, CaseEvent, CaseLead, CaseOutcome, CaseTask
+from fengyan.web.errors import WebError
 from fengyan.web.scope import Principal
 from fengyan.workflow.access import level_of, require, visible_condition
 from fengyan.workflow.actions import check_transition, checklist_for, missing_requirements
 from fengyan.workflow.core import load_case, loads
-from fengyan.web.errors import WebError
 from fengyan.workflow.errors import invalid
 from fengyan.workflow.machine import LEVEL_DIGITS, load_machine
 
@@ -71,15 +71,32 @@ class CaseSummary:
 def _summary(case: Case, task: CaseTask | None, moment: datetime) -> CaseSummary:
     due = task.due_at if task is not None else None
     return CaseSummary(
-        case.id, case.uid, case.firm_id, case.firm_name, case.credit_code, case.region_code,
-        case.category, case.grade, case.score, case.source, case.state, case.disposal,
-        case.holder_scope, level_of(case.holder_scope), case.assignee, due,
-        due is not None and due < moment, task.escalated_to if task is not None else None,
-        case.opened_at, case.updated_at, case.closed_at, case.version,
-    )  # fmt: skip
+        case.id,
+        case.uid,
+        case.firm_id,
+        case.firm_name,
+        case.credit_code,
+        case.region_code,
+        case.category,
+        case.grade,
+        case.score,
+        case.source,
+        case.state,
+        case.disposal,
+        case.holder_scope,
+        level_of(case.holder_scope),
+        case.assignee,
+        due,
+        due is not None and due < moment,
+        task.escalated_to if task is not None else None,
+        case.opened_at,
+        case.updated_at,
+        case.closed_at,
+        case.version,
+    )
 
 
-def _base(principal: Principal) -> Select[tuple[Case, CaseTask]]:
+def _base(principal: Principal) -> Select[Case, CaseTask]:
     return (
         select(Case, CaseTask)
         .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.status == "open"))
@@ -88,7 +105,7 @@ def _base(principal: Principal) -> Select[tuple[Case, CaseTask]]:
 
 
 def _page(
-    session: Session, stmt: Select[tuple[Case, CaseTask]], page: int, size: int, moment: datetime
+    session: Session, stmt: Select[Case, CaseTask], page: int, size: int, moment: datetime
 ) -> Page[CaseSummary]:
     if page < 1 or not 1 <= size <= MAX_PAGE:
         raise invalid("workflow_bad_page", max=MAX_PAGE)
@@ -127,8 +144,13 @@ def list_cases(
         if holder_level not in LEVEL_DIGITS:
             raise invalid("workflow_bad_level", value=holder_level)
         stmt = stmt.where(func.length(Case.holder_scope) == LEVEL_DIGITS[holder_level])
-    for column, value in ((Case.state, state), (Case.category, category), (Case.grade, grade),
-                          (Case.source, source), (Case.firm_id, firm_id)):  # fmt: skip
+    for column, value in (
+        (Case.state, state),
+        (Case.category, category),
+        (Case.grade, grade),
+        (Case.source, source),
+        (Case.firm_id, firm_id),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     if overdue is not None:
@@ -138,9 +160,13 @@ def list_cases(
 
 
 def my_tasks(
-    session: Session, principal: Principal, *, page: int = 1, size: int = 50,
+    session: Session,
+    principal: Principal,
+    *,
+    page: int = 1,
+    size: int = 50,
     at: datetime | None = None,
-) -> Page[CaseSummary]:  # fmt: skip
+) -> Page[CaseSummary]:
     """The open tasks the principal's unit holds (unassigned, or assigned to them),
     and tasks escalated to the unit; the most urgent first."""
     require(load_machine(), principal, "view")
@@ -192,7 +218,9 @@ def team_board(session: Session, principal: Principal, *, at: datetime | None = 
     # Grouped by holder in SQL (few distinct holders); units are cut to one level below.
     rows = session.execute(
         select(
-            Case.holder_scope, Case.state, func.count(),
+            Case.holder_scope,
+            Case.state,
+            func.count(),
             func.sum(when((late, 1), else_=0)),
             func.sum(when((CaseTask.escalated_to.is_not(None), 1), else_=0)),
         )
@@ -205,7 +233,9 @@ def team_board(session: Session, principal: Principal, *, at: datetime | None = 
     below: dict[str, UnitLoad] = {}
     for holder, state, count, overdue, escalated in rows:
         unit = holder[:child]
-        held_below = holder != principal.scope and len(unit) == child and unit.startswith(principal.scope)
+        held_below = (
+            holder != principal.scope and len(unit) == child and unit.startswith(principal.scope)
+        )
         load = below.setdefault(unit, UnitLoad(unit, level_of(unit))) if held_below else own
         load.open += int(count)
         load.overdue += int(overdue or 0)
@@ -215,9 +245,11 @@ def team_board(session: Session, principal: Principal, *, at: datetime | None = 
         _base(principal).where(CaseTask.escalated_to == principal.scope).order_by(CaseTask.due_at)
     ).all()
     return TeamBoard(
-        principal.scope, own, [below[k] for k in sorted(below)],
+        principal.scope,
+        own,
+        [below[k] for k in sorted(below)],
         [_summary(c, t, moment) for c, t in escalated_rows],
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,9 +289,13 @@ def _rows(session: Session, model: Any, case_id: int, order: Sequence[Any]) -> l
 
 
 def get_case(
-    session: Session, principal: Principal, case_id: int, *, lang: str | None = None,
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    *,
+    lang: str | None = None,
     at: datetime | None = None,
-) -> CaseDetail:  # fmt: skip
+) -> CaseDetail:
     """The case page: summary, evidence snapshot, checklist, timeline (comments included),
     attachments, task history, leads, outcome labels and the transitions on offer."""
     machine = load_machine()
@@ -282,10 +318,18 @@ def get_case(
             name: [(k, c.label.text(lang)) for k, c in machine.sections[section].items()]
             for name, section in tr.requires.choices.items()
         }
-        options.append(TransitionOption(
-            tr.id, tr.label.text(lang), tr.target, reason is None and not missing, reason,
-            missing, list(tr.requires.fields), choices,
-        ))  # fmt: skip
+        options.append(
+            TransitionOption(
+                tr.id,
+                tr.label.text(lang),
+                tr.target,
+                reason is None and not missing,
+                reason,
+                missing,
+                list(tr.requires.fields),
+                choices,
+            )
+        )
     return CaseDetail(
         summary=_summary(case, current, moment),
         evidence=loads(case.evidence),
@@ -293,43 +337,92 @@ def get_case(
         mode=case.mode,
         determination=case.determination,
         checklist=[
-            {"id": i.id, "label": i.label(lang), "required": i.required,
-             "done": bool((ticked.get(i.id) or {}).get("done")),
-             "note": (ticked.get(i.id) or {}).get("note"),
-             "by": (ticked.get(i.id) or {}).get("by")}
+            {
+                "id": i.id,
+                "label": i.label(lang),
+                "required": i.required,
+                "done": bool((ticked.get(i.id) or {}).get("done")),
+                "note": (ticked.get(i.id) or {}).get("note"),
+                "by": (ticked.get(i.id) or {}).get("by"),
+            }
             for i in checklist_for(case)
-        ],  # fmt: skip
+        ],
         timeline=[
-            {"id": e.id, "at": e.at, "actor": e.actor, "kind": e.kind, "from": e.from_state,
-             "to": e.to_state, "detail": loads(e.detail), "audit_seq": e.audit_seq}
+            {
+                "id": e.id,
+                "at": e.at,
+                "actor": e.actor,
+                "kind": e.kind,
+                "from": e.from_state,
+                "to": e.to_state,
+                "detail": loads(e.detail),
+                "audit_seq": e.audit_seq,
+            }
             for e in _rows(session, CaseEvent, case_id, [CaseEvent.id])
-        ],  # fmt: skip
+        ],
         attachments=[
-            {"id": a.id, "sha256": a.sha256, "size": a.size, "media_type": a.media_type,
-             "file_name": a.file_name, "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at}
+            {
+                "id": a.id,
+                "sha256": a.sha256,
+                "size": a.size,
+                "media_type": a.media_type,
+                "file_name": a.file_name,
+                "uploaded_by": a.uploaded_by,
+                "uploaded_at": a.uploaded_at,
+            }
             for a in _rows(session, CaseAttachment, case_id, [CaseAttachment.id])
-        ],  # fmt: skip
+        ],
         tasks=[
-            {"id": t.id, "scope": t.scope, "level": level_of(t.scope), "assignee": t.assignee,
-             "assigned_by": t.assigned_by, "assigned_at": t.assigned_at, "due_at": t.due_at,
-             "status": t.status, "ended_at": t.ended_at, "escalated_to": t.escalated_to,
-             "escalations": t.escalations}
+            {
+                "id": t.id,
+                "scope": t.scope,
+                "level": level_of(t.scope),
+                "assignee": t.assignee,
+                "assigned_by": t.assigned_by,
+                "assigned_at": t.assigned_at,
+                "due_at": t.due_at,
+                "status": t.status,
+                "ended_at": t.ended_at,
+                "escalated_to": t.escalated_to,
+                "escalations": t.escalations,
+            }
             for t in tasks
-        ],  # fmt: skip
+        ],
         leads=[
-            {"id": x.id, "uid": x.uid, "direction": x.direction, "kind": x.kind,
-             "target_region": x.target_region, "target_agency": x.target_agency,
-             "internal": x.internal, "peer_case_id": x.peer_case_id, "origin": x.origin,
-             "status": x.status, "sent_at": x.sent_at, "receipt_at": x.receipt_at,
-             "receipt_ref": x.receipt_ref, "feedback_at": x.feedback_at, "feedback": x.feedback,
-             "feedback_outcome": x.feedback_outcome, "package_sha256": x.package_sha256}
+            {
+                "id": x.id,
+                "uid": x.uid,
+                "direction": x.direction,
+                "kind": x.kind,
+                "target_region": x.target_region,
+                "target_agency": x.target_agency,
+                "internal": x.internal,
+                "peer_case_id": x.peer_case_id,
+                "origin": x.origin,
+                "status": x.status,
+                "sent_at": x.sent_at,
+                "receipt_at": x.receipt_at,
+                "receipt_ref": x.receipt_ref,
+                "feedback_at": x.feedback_at,
+                "feedback": x.feedback,
+                "feedback_outcome": x.feedback_outcome,
+                "package_sha256": x.package_sha256,
+            }
             for x in _rows(session, CaseLead, case_id, [CaseLead.id])
-        ],  # fmt: skip
+        ],
         outcomes=[
-            {"id": o.id, "outcome": o.outcome, "label": machine.outcomes[o.outcome].text(lang)
-             if o.outcome in machine.outcomes else o.outcome, "known_at": o.known_at,
-             "source": o.source, "retired_at": o.retired_at, "recorded_by": o.recorded_by}
+            {
+                "id": o.id,
+                "outcome": o.outcome,
+                "label": machine.outcomes[o.outcome].text(lang)
+                if o.outcome in machine.outcomes
+                else o.outcome,
+                "known_at": o.known_at,
+                "source": o.source,
+                "retired_at": o.retired_at,
+                "recorded_by": o.recorded_by,
+            }
             for o in _rows(session, CaseOutcome, case_id, [CaseOutcome.id])
-        ],  # fmt: skip
+        ],
         transitions=options,
     )

@@ -41,14 +41,20 @@ class CaseStatistics:
 
 
 def _grouped(session: Session, column: Any, where: list[ColumnElement[bool]]) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).select_from(Case).where(*where).group_by(column))
+    rows = session.execute(
+        select(column, func.count()).select_from(Case).where(*where).group_by(column)
+    )
     return {str(k) if k is not None else "-": int(n) for k, n in rows}
 
 
 def case_statistics(
-    session: Session, principal: Principal, *, since: datetime | None = None,
-    until: datetime | None = None, at: datetime | None = None,
-) -> CaseStatistics:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    at: datetime | None = None,
+) -> CaseStatistics:
     """Statistics of the cases opened in [``since``, ``until``) inside the scope."""
     machine = load_machine()
     require(machine, principal, "view")
@@ -100,23 +106,38 @@ def case_statistics(
         days = np.array([(c - o).total_seconds() / 86400 for o, c in pairs if c is not None])
         if days.size:
             stats.time_to_close_days = {
-                "count": float(days.size), "mean": float(days.mean()),
-                "median": float(np.median(days)), "p90": float(np.percentile(days, 90)),
+                "count": float(days.size),
+                "mean": float(days.mean()),
+                "median": float(np.median(days)),
+                "p90": float(np.percentile(days, 90)),
                 "max": float(days.max()),
-            }  # fmt: skip
+            }
     stats.leads = _lead_stats(session, where)
     return stats
 
 
 def _lead_stats(session: Session, where: list[ColumnElement[bool]]) -> dict[str, Any]:
     rows = session.execute(
-        select(CaseLead.direction, CaseLead.kind, CaseLead.status, CaseLead.target_region,
-               CaseLead.feedback_outcome, CaseLead.origin, func.count())
+        select(
+            CaseLead.direction,
+            CaseLead.kind,
+            CaseLead.status,
+            CaseLead.target_region,
+            CaseLead.feedback_outcome,
+            CaseLead.origin,
+            func.count(),
+        )
         .join(Case, Case.id == CaseLead.case_id)
         .where(*where)
-        .group_by(CaseLead.direction, CaseLead.kind, CaseLead.status, CaseLead.target_region,
-                  CaseLead.feedback_outcome, CaseLead.origin)
-    ).all()  # fmt: skip
+        .group_by(
+            CaseLead.direction,
+            CaseLead.kind,
+            CaseLead.status,
+            CaseLead.target_region,
+            CaseLead.feedback_outcome,
+            CaseLead.origin,
+        )
+    ).all()
     out: dict[str, Any] = {
         "out": {"total": 0, "by_kind": {}, "by_status": {}, "by_target_region": {}, "outcomes": {}},
         "in": {"total": 0, "by_kind": {}, "by_origin": {}},

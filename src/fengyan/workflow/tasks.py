@@ -69,9 +69,15 @@ def move_task(
         session.flush()
     case.holder_scope, case.assignee = scope, assignee
     task = CaseTask(
-        case_id=case.id, scope=scope, assignee=assignee, assigned_by=actor, assigned_at=moment,
-        due_at=due_at or case.due_at, status="open", escalations=0,
-    )  # fmt: skip
+        case_id=case.id,
+        scope=scope,
+        assignee=assignee,
+        assigned_by=actor,
+        assigned_at=moment,
+        due_at=due_at or case.due_at,
+        status="open",
+        escalations=0,
+    )
     session.add(task)
     return task
 
@@ -109,8 +115,14 @@ def do_assign_case(
     """
     machine, settings = load_machine(), load_settings()
     require(machine, actor, "assign")
-    request = dict(case_id=case_id, to_scope=to_scope, assignee=assignee,
-                   due_at=due_at, note=note, expected_version=expected_version)  # fmt: skip
+    request = dict(
+        case_id=case_id,
+        to_scope=to_scope,
+        assignee=assignee,
+        due_at=due_at,
+        note=note,
+        expected_version=expected_version,
+    )
 
     def apply() -> ActionResult:
         case = load_for_change(session, actor, case_id, expected_version)
@@ -136,12 +148,25 @@ def do_assign_case(
             raise invalid("workflow_bad_due", due=due_at, case_due=case.due_at)
         moment = now()
         previous = case.holder_scope
-        move_task(session, case, actor.username, scope, assignee,
-                  "delegated" if own else "reassigned", moment, due_at)  # fmt: skip
+        move_task(
+            session,
+            case,
+            actor.username,
+            scope,
+            assignee,
+            "delegated" if own else "reassigned",
+            moment,
+            due_at,
+        )
         touch(case, moment)
         kind = "assign" if own else "reassign"
-        detail = {"from_scope": previous, "to_scope": scope, "assignee": assignee,
-                  "due_at": due_at.isoformat() if due_at else None, "note": note}  # fmt: skip
+        detail = {
+            "from_scope": previous,
+            "to_scope": scope,
+            "assignee": assignee,
+            "due_at": due_at.isoformat() if due_at else None,
+            "note": note,
+        }
         return write_event(session, actor, case, kind, f"case.{kind}", detail, moment=moment)
 
     return idempotent(session, actor, idempotency_key, "assign", request, apply)
@@ -165,13 +190,17 @@ def do_take_back_case(
         case = load_for_change(session, actor, case_id, expected_version)
         _not_closed(case)
         if case.holder_scope == actor.scope or not case.holder_scope.startswith(actor.scope):
-            raise ActionForbidden("workflow_not_supervisor", case_id=case_id, holder=case.holder_scope)
+            raise ActionForbidden(
+                "workflow_not_supervisor", case_id=case_id, holder=case.holder_scope
+            )
         moment = now()
         previous = case.holder_scope
         move_task(session, case, actor.username, actor.scope, None, "taken_back", moment)
         touch(case, moment)
         detail = {"from_scope": previous, "to_scope": actor.scope, "note": note}
-        return write_event(session, actor, case, "take_back", "case.take_back", detail, moment=moment)
+        return write_event(
+            session, actor, case, "take_back", "case.take_back", detail, moment=moment
+        )
 
     return idempotent(session, actor, idempotency_key, "take_back", request, apply)
 
@@ -231,15 +260,36 @@ def escalate_overdue(session: Session, at: datetime | None = None) -> list[Escal
     seqs = record_many(
         session,
         actor.username,
-        [("case.escalate", target(e.case_id),
-          {"kind": "escalate", "holder": e.holder, "escalated_to": e.escalated_to,
-           "due_at": e.overdue_since.isoformat()}) for e in done],
-    )  # fmt: skip
+        [
+            (
+                "case.escalate",
+                target(e.case_id),
+                {
+                    "kind": "escalate",
+                    "holder": e.holder,
+                    "escalated_to": e.escalated_to,
+                    "due_at": e.overdue_since.isoformat(),
+                },
+            )
+            for e in done
+        ],
+    )
     session.add_all(
-        CaseEvent(case_id=e.case_id, at=moment, actor=actor.username, kind="escalate",
-                  detail=dumps({"holder": e.holder, "escalated_to": e.escalated_to,
-                                "due_at": e.overdue_since.isoformat()}), audit_seq=seq)
+        CaseEvent(
+            case_id=e.case_id,
+            at=moment,
+            actor=actor.username,
+            kind="escalate",
+            detail=dumps(
+                {
+                    "holder": e.holder,
+                    "escalated_to": e.escalated_to,
+                    "due_at": e.overdue_since.isoformat(),
+                }
+            ),
+            audit_seq=seq,
+        )
         for e, seq in zip(done, seqs, strict=True)
-    )  # fmt: skip
+    )
     session.flush()
     return done

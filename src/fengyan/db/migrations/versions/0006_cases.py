@@ -179,7 +179,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the case tables."""
     for table in (
-        "workflow_idempotency", "case_outcome", "case_lead", "case_attachment", "case_event",
-        "case_task", "case_file",
-    ):  # fmt: skip
+        "workflow_idempotency",
+        "case_outcome",
+        "case_lead",
+        "case_attachment",
+        "case_event",
+        "case_task",
+        "case_file",
+    ):
         op.drop_table(table)

@@ -5,11 +5,13 @@ shareholdings, officers and branches but absent from the register become *extern
 entities under the same scheme. Event records (complaints, ads, job posts, court records)
 are linked in stages, each seeing only what the earlier ones left:
 
-1. ``credit_code`` — the record carries a valid credit code;
+1. ``credit_code`` — the record carries a valid credit code; ``org_code``/``reg_no`` — or
+   an organisation code or 15-digit 注册号 that one firm only has;
 2. ``name`` — its folded full name equals a name the firm has or had, or a branch's;
 3. ``core_name`` — its core name (no place, legal form, branch) belongs to one firm only;
    ``brand`` — or is the beginning of one firm's core only (鹏润公司 → 鹏润科技);
-4. ``splink`` — the probabilistic model, accepted above the threshold with a margin over
+4. ``splink`` — the probabilistic model (name, region, the firm's lifetime, how often other
+   records name it, the record's text), accepted above the threshold with a margin over
    the runner-up; uncertain pairs go to the review queue and stay unlinked;
 5. ``unregistered`` — names that match nothing are grouped by their folded name into
    entities of their own (``ent:~<hash>``): fifty complaints about one platform that is in

@@ -187,7 +187,9 @@ def estimate_enterprise(
     finally:
         work.close()
     prior = 1.0 / max(entities.num_rows, 1)
-    blocking = list(settings.splink["blocking_rules_to_generate_predictions"])
+    # One EM run over every pair the prediction rules generate (their union).
+    rules = settings.splink["blocking_rules_to_generate_predictions"]
+    blocking = [" OR ".join(f"({rule})" for rule in rules)]
     trained, labelled = train(
         settings.splink, left, right, prior, blocking, {"brand": tf_brand}, labels
     )

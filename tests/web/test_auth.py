@@ -20,7 +20,6 @@ from fengyan.web.app import create_app
 from fengyan.web.security.accounts import do_revoke_token, do_unlock_user, get_user
 from fengyan.web.settings import WebSettings
 from fengyan.workspace import Workspace
-
 from tests.web.conftest import (
     PASSWORD,
     TEST_SETTINGS,
@@ -283,9 +282,7 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(
 # ---- API tokens ----------------------------------------------------------------------------
 
 
-def test_bearer_tokens_authenticate_and_can_be_revoked(
-    web_app: FastAPI, alice: WebUser
-) -> None:
+def test_bearer_tokens_authenticate_and_can_be_revoked(web_app: FastAPI, alice: WebUser) -> None:
     token = bearer_token(web_app, alice, "etl")
     c = new_client(web_app, headers={"Authorization": f"Bearer {token}"})
 
@@ -358,8 +355,8 @@ def test_password_length_policy(
     make_user: MakeUser, signed_in: Callable[[WebUser], TestClient], password: str, code: int
 ) -> None:
     admin = signed_in(make_user("root", "admin", "4403"))
-    response = admin.post("/api/v1/admin/users", json={"username": "bob", "role": "analyst",
-                                                       "scope": "440305", "password": password})  # fmt: skip
+    body = {"username": "bob", "role": "analyst", "scope": "440305", "password": password}
+    response = admin.post("/api/v1/admin/users", json=body)
     assert response.status_code == code, response.text
 
 

@@ -59,20 +59,36 @@ Cache = Annotated[LakeCache, Depends(get_cache)]
 
 def warning_filters(
     model: ModelQ = None,
-    grade: Annotated[list[str] | None, Query(description="red, orange, yellow, blue (repeat).")] = None,
+    grade: Annotated[
+        list[str] | None, Query(description="red, orange, yellow, blue (repeat).")
+    ] = None,
     category: Annotated[str | None, Query(description="Risk category id ('' = none).")] = None,
     region: Annotated[str | None, Query(description="Region code inside your scope.")] = None,
-    change: Annotated[str | None, Query(description="new, escalated, de-escalated, unchanged.")] = None,
+    change: Annotated[
+        str | None, Query(description="new, escalated, de-escalated, unchanged.")
+    ] = None,
     dimension: Annotated[str | None, Query(description="A dimension of the model.")] = None,
-    q: Annotated[str | None, Query(description="Name fragment or credit code.", max_length=200)] = None,
-    sort: Annotated[str, Query(description="score, -score, grade, name, region, change, dimension (- = descending).")] = "-score",
-) -> WarningFilters:  # fmt: skip
+    q: Annotated[
+        str | None, Query(description="Name fragment or credit code.", max_length=200)
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(
+            description="score, -score, grade, name, region, change, dimension (- = descending)."
+        ),
+    ] = "-score",
+) -> WarningFilters:
     """The warning filters from the query string."""
     return WarningFilters(
-        model=check_model(model), grade=[g for g in grade or [] if g], category=category,
-        region=region or None, change=change or None, dimension=dimension or None,
-        q=q or None, sort=sort,
-    )  # fmt: skip
+        model=check_model(model),
+        grade=[g for g in grade or [] if g],
+        category=category,
+        region=region or None,
+        change=change or None,
+        dimension=dimension or None,
+        q=q or None,
+        sort=sort,
+    )
 
 
 Filters = Annotated[WarningFilters, Depends(warning_filters)]
@@ -86,9 +102,13 @@ def api_overview(db: DbSession, who: ViewOverview, lang: Lang, model: ModelQ = N
 
 @router.get("/regions", response_model=RegionLayer, summary="Map layer and regional comparison")
 def api_regions(
-    db: DbSession, who: ViewMap, model: ModelQ = None,
-    region: Annotated[str | None, Query(description="Region to open (default: your scope).")] = None,
-) -> RegionLayer:  # fmt: skip
+    db: DbSession,
+    who: ViewMap,
+    model: ModelQ = None,
+    region: Annotated[
+        str | None, Query(description="Region to open (default: your scope).")
+    ] = None,
+) -> RegionLayer:
     """The children of a region with their grade counts (and the boundary file, if any)."""
     return region_layer(db, who, check_model(model), region)
 
@@ -101,12 +121,18 @@ def api_warnings(
     return list_warnings(db, who, filters, page.page, page.size, lang)
 
 
-def _export(db: DbSession, who: CurrentPrincipal, lang: str, filters: WarningFilters, fmt: str) -> Response:
+def _export(
+    db: DbSession, who: CurrentPrincipal, lang: str, filters: WarningFilters, fmt: str
+) -> Response:
     rows = export_rows(db, who, filters, lang)
     header = export_header(lang)
-    record_export(db, who, "export/warnings",
-                  {"format": fmt, "rows": len(rows), **filters.model_dump(exclude_none=True)},
-                  personal=False)  # fmt: skip
+    record_export(
+        db,
+        who,
+        "export/warnings",
+        {"format": fmt, "rows": len(rows), **filters.model_dump(exclude_none=True)},
+        personal=False,
+    )
     db.commit()
     if fmt == "csv":
         body, media = exporting.to_csv(header, rows), "text/csv; charset=utf-8"
@@ -114,21 +140,24 @@ def _export(db: DbSession, who: CurrentPrincipal, lang: str, filters: WarningFil
         body = exporting.to_xlsx(header, rows, "warnings")
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(
-        body, media_type=media,
+        body,
+        media_type=media,
         headers={"Content-Disposition": f'attachment; filename="warnings.{fmt}"'},
-    )  # fmt: skip
+    )
 
 
 @router.get("/warnings/export.csv", summary="Warning list as CSV", response_class=Response)
-def api_export_csv(db: DbSession, who: Export, lang: Lang, filters: Filters,
-                   _v: ViewWarnings) -> Response:  # fmt: skip
+def api_export_csv(
+    db: DbSession, who: Export, lang: Lang, filters: Filters, _v: ViewWarnings
+) -> Response:
     """The filtered list as UTF-8 CSV (formula injection defused)."""
     return _export(db, who, lang, filters, "csv")
 
 
 @router.get("/warnings/export.xlsx", summary="Warning list as Excel", response_class=Response)
-def api_export_xlsx(db: DbSession, who: Export, lang: Lang, filters: Filters,
-                    _v: ViewWarnings) -> Response:  # fmt: skip
+def api_export_xlsx(
+    db: DbSession, who: Export, lang: Lang, filters: Filters, _v: ViewWarnings
+) -> Response:
     """The filtered list as an Excel workbook (formula injection defused)."""
     return _export(db, who, lang, filters, "xlsx")
 
@@ -147,9 +176,13 @@ def api_profile(
 
 @router.get("/firms/{firm_id}/graph", response_model=Neighbourhood, summary="Graph neighbourhood")
 def api_graph(
-    firm_id: str, db: DbSession, who: ViewProfile, cache: Cache, model: ModelQ = None,
+    firm_id: str,
+    db: DbSession,
+    who: ViewProfile,
+    cache: Cache,
+    model: ModelQ = None,
     hops: Annotated[int, Query(ge=1, le=3, description="1 or 2 hops.")] = 1,
-) -> Neighbourhood:  # fmt: skip
+) -> Neighbourhood:
     """Nodes and edges around the firm (capped; hubs not expanded)."""
     result = neighbourhood(db, cache, who, firm_id, hops, check_model(model))
     if result.personal_shown:
@@ -164,9 +197,14 @@ def api_graph(
     summary="An evidence record of a firm",
 )
 def api_evidence(
-    firm_id: str, table: str, record_id: str, db: DbSession, who: ViewProfile, lang: Lang,
+    firm_id: str,
+    table: str,
+    record_id: str,
+    db: DbSession,
+    who: ViewProfile,
+    lang: Lang,
     cache: Cache,
-) -> EvidenceRecord:  # fmt: skip
+) -> EvidenceRecord:
     """A record cited by the firm's indicators or on its timeline (404 for any other)."""
     result = evidence_record(db, cache, who, firm_id, table, record_id, lang)
     if result.personal_shown:
@@ -177,14 +215,18 @@ def api_evidence(
 
 @router.get("/search", response_model=SearchResult, summary="Search firms")
 def api_search(
-    db: DbSession, who: SearchEnterprise, lang: Lang, cache: Cache,
+    db: DbSession,
+    who: SearchEnterprise,
+    lang: Lang,
+    cache: Cache,
     q: Annotated[str, Query(min_length=1, max_length=200, description="The query.")],
     kind: Annotated[str, Query(description="auto, name, code, person, phone, domain.")] = "auto",
     model: ModelQ = None,
-) -> SearchResult:  # fmt: skip
+) -> SearchResult:
     """Firms by name (fuzzy, short names), credit code, person (if permitted), phone, domain."""
-    result = search(db, cache, who, q, kind, check_model(model), lang,
-                    allow_person=who.can("search_person"))  # fmt: skip
+    result = search(
+        db, cache, who, q, kind, check_model(model), lang, allow_person=who.can("search_person")
+    )
     if result.personal_shown:
         record_view(db, who, "search/person", {"query_length": len(q)})
         db.commit()

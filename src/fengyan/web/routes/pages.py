@@ -54,24 +54,37 @@ def _models(lang: str) -> list[tuple[str, str]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def page_overview(request: Request, db: DbSession, who: ViewOverview, lang: Lang,
-                  model: ModelQ = None) -> HTMLResponse:  # fmt: skip
+def page_overview(
+    request: Request, db: DbSession, who: ViewOverview, lang: Lang, model: ModelQ = None
+) -> HTMLResponse:
     """The overview of the reader's jurisdiction."""
     data = overview(db, who, check_model(model), lang)
     return render(request, "overview.html", {"o": data, "models": _models(lang)})
 
 
 @router.get("/map", response_class=HTMLResponse)
-def page_map(request: Request, db: DbSession, who: ViewMap, lang: Lang, model: ModelQ = None,
-             region: Annotated[str | None, Query(max_length=12)] = None) -> HTMLResponse:  # fmt: skip
+def page_map(
+    request: Request,
+    db: DbSession,
+    who: ViewMap,
+    lang: Lang,
+    model: ModelQ = None,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+) -> HTMLResponse:
     """The regional map and comparison of a region (default: the jurisdiction)."""
     layer = region_layer(db, who, check_model(model), region)
     return render(request, "map.html", {"layer": layer, "models": _models(lang)})
 
 
 @router.get("/warnings", response_class=HTMLResponse)
-def page_warnings(request: Request, db: DbSession, who: ViewWarnings, lang: Lang,
-                  filters: Filters, page: Pagination) -> HTMLResponse:  # fmt: skip
+def page_warnings(
+    request: Request,
+    db: DbSession,
+    who: ViewWarnings,
+    lang: Lang,
+    filters: Filters,
+    page: Pagination,
+) -> HTMLResponse:
     """The warning list with its filters."""
     result = list_warnings(db, who, filters, page.page, page.size, lang)
     model = filters.model
@@ -97,8 +110,15 @@ def page_warnings(request: Request, db: DbSession, who: ViewWarnings, lang: Lang
 
 
 @router.get("/firm/{firm_id}", response_class=HTMLResponse)
-def page_profile(request: Request, firm_id: str, db: DbSession, who: ViewProfile, lang: Lang,
-                 cache: Cache, model: ModelQ = None) -> HTMLResponse:  # fmt: skip
+def page_profile(
+    request: Request,
+    firm_id: str,
+    db: DbSession,
+    who: ViewProfile,
+    lang: Lang,
+    cache: Cache,
+    model: ModelQ = None,
+) -> HTMLResponse:
     """The enterprise profile."""
     data = profile(db, cache, who, firm_id, check_model(model), lang)
     if data.personal_shown:
@@ -109,8 +129,16 @@ def page_profile(request: Request, firm_id: str, db: DbSession, who: ViewProfile
 
 
 @router.get("/firm/{firm_id}/evidence/{table}/{record_id}", response_class=HTMLResponse)
-def page_evidence(request: Request, firm_id: str, table: str, record_id: str, db: DbSession,
-                  who: ViewProfile, lang: Lang, cache: Cache) -> HTMLResponse:  # fmt: skip
+def page_evidence(
+    request: Request,
+    firm_id: str,
+    table: str,
+    record_id: str,
+    db: DbSession,
+    who: ViewProfile,
+    lang: Lang,
+    cache: Cache,
+) -> HTMLResponse:
     """One evidence record of a firm."""
     record = evidence_record(db, cache, who, firm_id, table, record_id, lang)
     if record.personal_shown:
@@ -120,24 +148,39 @@ def page_evidence(request: Request, firm_id: str, table: str, record_id: str, db
 
 
 @router.get("/search", response_class=HTMLResponse)
-def page_search(request: Request, db: DbSession, who: SearchEnterprise, lang: Lang, cache: Cache,
-                q: Annotated[str | None, Query(max_length=200)] = None,
-                kind: Annotated[str, Query(max_length=10)] = "auto",
-                model: ModelQ = None) -> HTMLResponse:  # fmt: skip
+def page_search(
+    request: Request,
+    db: DbSession,
+    who: SearchEnterprise,
+    lang: Lang,
+    cache: Cache,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str, Query(max_length=10)] = "auto",
+    model: ModelQ = None,
+) -> HTMLResponse:
     """The search form and its results."""
     result: SearchResult | None = None
     error = None
     kinds = [k for k in KINDS if k != "person" or who.can("search_person")]
     if q:
         try:
-            result = search(db, cache, who, q, kind, check_model(model), lang,
-                            allow_person=who.can("search_person"))  # fmt: skip
+            result = search(
+                db,
+                cache,
+                who,
+                q,
+                kind,
+                check_model(model),
+                lang,
+                allow_person=who.can("search_person"),
+            )
         except BadRequest as exc:
             error = exc.message(lang)
         if result is not None and result.personal_shown:
             record_view(db, who, "search/person", {"query_length": len(q)})
             db.commit()
     return render(
-        request, "search.html", {"q": q or "", "kind": kind, "kinds": kinds, "result": result,
-                                 "error": error},
-    )  # fmt: skip
+        request,
+        "search.html",
+        {"q": q or "", "kind": kind, "kinds": kinds, "result": result, "error": error},
+    )

@@ -28,18 +28,22 @@ Limited = Depends(rate_limit("public"))
     summary="Public risk check (no login, rate-limited)",
 )
 def api_check(
-    db: DbSession, lang: Lang,
+    db: DbSession,
+    lang: Lang,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Company or platform name.")],
-) -> PublicAnswer:  # fmt: skip
+) -> PublicAnswer:
     """A plain-language hint: is the name on the published risk list?"""
     return public_check(db, q, lang)
 
 
 @router.get("/check", response_class=HTMLResponse, include_in_schema=False, dependencies=[Limited])
 def page_check(
-    request: Request, db: DbSession, lang: Lang, _who: OptionalPrincipal,
+    request: Request,
+    db: DbSession,
+    lang: Lang,
+    _who: OptionalPrincipal,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """The public check page (the answer under the form when ``q`` is given)."""
     answer, error = None, None
     if q:

@@ -65,7 +65,8 @@ def get_user(db: Session, username: str, within: str | None = None) -> WebUser:
     """The account called ``username``; ``NotFound`` if absent or outside ``within``."""
     user = db.scalar(select(WebUser).where(WebUser.username == username.strip().lower()))
     if user is None or (within is not None and not user.scope.startswith(within)):
-        raise NotFound("web_user_unknown", username=username)
+        # On the web the answer is the generic one, whether absent or outside the scope.
+        raise NotFound() if within is not None else NotFound("web_user_unknown", username=username)
     return user
 
 
@@ -306,12 +307,12 @@ def authenticate(
     if not ok:
         user.failed_attempts += 1
         failures = user.failed_attempts
-        detail = {"reason": "bad_password", "client": client}
-        record(db, name, "auth.login_failed", f"user/{name}", detail)
+        failed = {"reason": "bad_password", "client": client}
+        record(db, name, "auth.login_failed", f"user/{name}", failed)
         if failures >= settings.lockout_threshold:
             user.locked_until = now + settings.lockout
-            detail = {"failures": failures, "minutes": settings.lockout_minutes}
-            record(db, name, "auth.lockout", f"user/{name}", detail)
+            locked = {"failures": failures, "minutes": settings.lockout_minutes}
+            record(db, name, "auth.lockout", f"user/{name}", locked)
             # A fresh count after the lock, so an expired lock gives a full set of tries.
             user.failed_attempts = 0
             end_user_sessions(db, user.id)

@@ -47,6 +47,7 @@ class ProfileSettings(_Strict):
     timeline_limit: int = Field(ge=1)
     evidence_per_indicator: int = Field(ge=1)
     group_members: int = Field(ge=1)
+    cache_size: int = Field(ge=0)
     graph: GraphSettings
 
 

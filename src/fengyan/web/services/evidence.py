@@ -80,9 +80,14 @@ def belongs_to(cache: LakeCache, firm_id: str, key: str) -> bool:
 
 
 def evidence_record(
-    session: Session, cache: LakeCache, principal: Principal, firm_id: str, table: str,
-    record_id: str, lang: str,
-) -> EvidenceRecord:  # fmt: skip
+    session: Session,
+    cache: LakeCache,
+    principal: Principal,
+    firm_id: str,
+    table: str,
+    record_id: str,
+    lang: str,
+) -> EvidenceRecord:
     """Record ``<table>/<record_id>`` of a visible firm, masked for the role (404 otherwise)."""
     firm = visible_firm(session, cache, principal, firm_id)
     key = f"{table}/{record_id}"
@@ -114,7 +119,13 @@ def evidence_record(
             )
     known = record.get("_valid_from")
     return EvidenceRecord(
-        firm=firm, key=key, table=table, table_label=table_label(table, lang),
-        record_id=record_id, source=record.get("_source"),
-        known_from=_text(known), fields=fields, personal_shown=personal,
-    )  # fmt: skip
+        firm=firm,
+        key=key,
+        table=table,
+        table_label=table_label(table, lang),
+        record_id=record_id,
+        source=record.get("_source"),
+        known_from=_text(known),
+        fields=fields,
+        personal_shown=personal,
+    )

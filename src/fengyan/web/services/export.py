@@ -15,7 +15,7 @@ import io
 from collections.abc import Sequence
 from typing import Any, Final
 
-import xlsxwriter
+import xlsxwriter  # type: ignore[import-untyped]
 
 DANGEROUS_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,9 +47,13 @@ def to_xlsx(header: Sequence[str], rows: Sequence[Sequence[Any]], sheet: str = "
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(
         buffer,
-        {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-         "strings_to_numbers": False},
-    )  # fmt: skip
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     ws = book.add_worksheet(sheet[:31])
     bold = book.add_format({"bold": True})
     for c, h in enumerate(header):

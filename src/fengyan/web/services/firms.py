@@ -41,9 +41,12 @@ def find_firm(session: Session, cache: LakeCache, firm_id: str) -> FirmRef | Non
     ).first()
     if row is not None and row[2]:
         return FirmRef(
-            firm_id=firm_id, name=row[0], credit_code=row[1], region_code=row[2],
+            firm_id=firm_id,
+            name=row[0],
+            credit_code=row[1],
+            region_code=row[2],
             region_name=region_name(row[2]),
-        )  # fmt: skip
+        )
     if not cache.has("resolved_entity"):
         return None
     found = cache.rows(
@@ -55,9 +58,12 @@ def find_firm(session: Session, cache: LakeCache, firm_id: str) -> FirmRef | Non
         return None
     f = found[0]
     return FirmRef(
-        firm_id=firm_id, name=f["name"], credit_code=f["credit_code"],
-        region_code=f["region_code"], region_name=region_name(f["region_code"]),
-    )  # fmt: skip
+        firm_id=firm_id,
+        name=f["name"],
+        credit_code=f["credit_code"],
+        region_code=f["region_code"],
+        region_name=region_name(f["region_code"]),
+    )
 
 
 def visible_firm(session: Session, cache: LakeCache, principal: Principal, firm_id: str) -> FirmRef:

@@ -24,8 +24,16 @@ from fengyan.web.services.firms import visible_firm
 from fengyan.web.services.lakecache import LakeCache
 
 # Node id prefix → node kind (graph_edge ids: docs/graph.md).
-KINDS = {"ent": "enterprise", "per": "person", "addr": "address", "phone": "phone",
-         "email": "email", "domain": "domain", "ip": "server_ip", "unk": "unknown"}  # fmt: skip
+KINDS = {
+    "ent": "enterprise",
+    "per": "person",
+    "addr": "address",
+    "phone": "phone",
+    "email": "email",
+    "domain": "domain",
+    "ip": "server_ip",
+    "unk": "unknown",
+}
 MASK_KIND = {"phone": "phone", "email": "email"}
 
 
@@ -86,8 +94,9 @@ def neighbourhood(
     cfg = service_settings().profile.graph
     hops = max(1, min(hops, cfg.max_hops))
     if not cache.has("graph_edge"):
-        return Neighbourhood(center=firm_id, hops=hops, nodes=[], edges=[], truncated=False,
-                             personal_shown=False)  # fmt: skip
+        return Neighbourhood(
+            center=firm_id, hops=hops, nodes=[], edges=[], truncated=False, personal_shown=False
+        )
     hop_of: dict[str, int] = {firm_id: 0}
     expanded: set[str] = set()
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -119,20 +128,25 @@ def neighbourhood(
                 edges[(e["src"], e["dst"], e["relation"])] = e
         frontier = nxt
     ids = sorted(hop_of)
-    names = {
-        r["canonical_id"]: r
-        for r in cache.rows(
-            "SELECT canonical_id, name, entity_kind, region_code FROM w_resolved_entity"
-            " WHERE canonical_id IN (SELECT unnest(?))",
-            [ids],
-        )
-    } if cache.has("resolved_entity") else {}  # fmt: skip
+    names = (
+        {
+            r["canonical_id"]: r
+            for r in cache.rows(
+                "SELECT canonical_id, name, entity_kind, region_code FROM w_resolved_entity"
+                " WHERE canonical_id IN (SELECT unnest(?))",
+                [ids],
+            )
+        }
+        if cache.has("resolved_entity")
+        else {}
+    )
     grades = dict(
         session.execute(
             select(FirmScore.firm_id, FirmScore.grade).where(
-                FirmScore.model == model, FirmScore.firm_id.in_([i for i in ids if i.startswith("ent:")])
+                FirmScore.model == model,
+                FirmScore.firm_id.in_([i for i in ids if i.startswith("ent:")]),
             )
-        ).tuples().all()
+        ).all()
     )
     alias = {n: _opaque(principal, n) for n in ids}
     nodes, personal = [], False
@@ -157,18 +171,27 @@ def neighbourhood(
             label = rest.replace("|", " ")
         nodes.append(
             Node(
-                id=alias[node], kind=kind, label=label or "—", grade=grades.get(node),
-                hop=hop_of[node], expanded=node in expanded, link=link,
-            )  # fmt: skip
+                id=alias[node],
+                kind=kind,
+                label=label or "—",
+                grade=grades.get(node),
+                hop=hop_of[node],
+                expanded=node in expanded,
+                link=link,
+            )
         )
     return Neighbourhood(
         center=firm_id,
         hops=hops,
         nodes=nodes,
         edges=[
-            Edge(source=alias[e["src"]], target=alias[e["dst"]], relation=e["relation"],
-                 share=e["share"],
-                 role=e["role"])  # fmt: skip
+            Edge(
+                source=alias[e["src"]],
+                target=alias[e["dst"]],
+                relation=e["relation"],
+                share=e["share"],
+                role=e["role"],
+            )
             for e in edges.values()
         ],
         truncated=truncated,

@@ -1,3 +1,5 @@
+# ruff: noqa: S608 - SQL here is built from identifiers of settings.yaml, sources.yaml and the
+# lake's own table list (quoted), and from scope.duckdb_condition; every value is bound.
 """The lake as the web reads it: one in-memory DuckDB copy of what pages look up by firm.
 
 The lake's views compute each record's validity window over every batch file on every
@@ -18,6 +20,7 @@ connection.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +34,7 @@ import pyarrow as pa
 from fengyan.lake import Lake
 from fengyan.web.services.config import service_settings
 
+log = logging.getLogger("fengyan.web")
 # Derived tables the web reads, and the column each is looked up by.
 DERIVED = {
     "resolved_entity": "canonical_id",
@@ -74,13 +78,18 @@ class LakeCache:
         self._generation: tuple[Any, ...] | None = None
         self._checked = 0.0
         self.tables: set[str] = set()
+        self.lake_tables: frozenset[str] = frozenset()
         self.built_seconds = 0.0
+        self.generation_id = 0
 
     # ---- building --------------------------------------------------------------------
 
     def _build(self) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
         cfg = service_settings()
         con = self.lake.connect()
+        # Page lookups are tiny: one thread each, so concurrent requests do not queue
+        # behind each other's parallel plans.
+        con.execute("SET threads = 1")
         present = set(self.lake.tables())
         derived = set(self.lake.derived_files())
         made: set[str] = set()
@@ -105,10 +114,16 @@ class LakeCache:
 
     def _record_index(self, con: duckdb.DuckDBPyConnection, made: set[str]) -> None:
         """``w_record``: firm_id, tbl, rid, event_date, title — every timeline record."""
-        from fengyan.indicators.sources import CodeLink, load_sources
+        from fengyan.indicators.sources import CodeLink, SourceError, load_sources
 
         cfg = service_settings()
-        sources = load_sources()
+        try:
+            sources = load_sources()
+        except SourceError:
+            # The pipeline cannot run with a broken sources.yaml either; the pages still
+            # serve everything but the timeline until it is fixed.
+            log.exception("indicators/sources.yaml does not load: the timeline is empty")
+            sources = None
         has_links = "resolved_link" in made
         if has_links:
             con.execute(
@@ -124,7 +139,11 @@ class LakeCache:
         for table, title in cfg.timeline.items():
             if table not in made:
                 continue
-            src = next((s for s in sources.sources.values() if s.table == table), None)
+            src = (
+                next((s for s in sources.sources.values() if s.table == table), None)
+                if sources is not None
+                else None
+            )
             if src is None:
                 continue
             firm_parts: list[str] = []
@@ -182,8 +201,10 @@ class LakeCache:
                 return
             mark = time.perf_counter()
             con, made = self._build()
+            self.lake_tables = frozenset(self.lake.tables())
             old = self._con
             self._con, self.tables, self._generation = con, made, generation
+            self.generation_id += 1
             self.built_seconds = time.perf_counter() - mark
             if old is not None:
                 old.close()
@@ -213,18 +234,20 @@ class LakeCache:
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run ``sql`` on the copy; a list of dicts."""
-        return self.query(sql, params).to_pylist()
+        rows: list[dict[str, Any]] = self.query(sql, params).to_pylist()
+        return rows
 
     def lake_record(self, table: str, record_id: str) -> dict[str, Any] | None:
         """One current record of a lake table by ``_id`` (copy first, else the lake view)."""
-        if table not in set(self.lake.tables()):
+        self.refresh()
+        if table not in self.lake_tables:
             return None
         if self.has(table):
             found = self.rows(f"SELECT * FROM {_q('w_' + table)} WHERE _id = ?", [record_id])
         else:
             con = duckdb.connect()
             try:
-                sql = f"SELECT * FROM ({self.lake.current_sql(table)}) WHERE _id = ?"  # noqa: S608
+                sql = f"SELECT * FROM ({self.lake.current_sql(table)}) WHERE _id = ?"
                 found = con.sql(sql, params=[record_id]).to_arrow_table().to_pylist()
             finally:
                 con.close()

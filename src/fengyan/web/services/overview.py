@@ -91,25 +91,19 @@ def overview(session: Session, principal: Principal, model: str, lang: str) -> O
     base = scoped(select(FirmScore.grade, func.count()), FirmScore.region_code, principal).where(
         FirmScore.model == model
     )
-    grades = dict(session.execute(base.group_by(FirmScore.grade)).tuples().all())
-    categories = (
-        session.execute(
-            scoped(select(FirmScore.category, func.count()), FirmScore.region_code, principal)
-            .where(FirmScore.model == model)
-            .group_by(FirmScore.category)
-            .order_by(func.count().desc())
-        )
-        .tuples()
-        .all()
-    )
+    grades = dict(session.execute(base.group_by(FirmScore.grade)).all())
+    categories = session.execute(
+        scoped(select(FirmScore.category, func.count()), FirmScore.region_code, principal)
+        .where(FirmScore.model == model)
+        .group_by(FirmScore.category)
+        .order_by(func.count().desc())
+    ).all()
     changes = dict(
         session.execute(
             scoped(select(FirmScore.change, func.count()), FirmScore.region_code, principal)
             .where(FirmScore.model == model)
             .group_by(FirmScore.change)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     run = latest_run(session)
     return Overview(
@@ -142,36 +136,36 @@ def trend(session: Session, principal: Principal, model: str, months: int) -> li
     level = summary_level(principal.scope) if principal.scope else None
     if level is None:
         return []
-    rows = (
-        session.execute(
-            select(
-                ScoreRun.id,
-                ScoreRun.as_of,
-                func.sum(RegionSummary.red),
-                func.sum(RegionSummary.orange),
-                func.sum(RegionSummary.yellow),
-                func.sum(RegionSummary.blue),
-            )
-            .join(RegionSummary, RegionSummary.run_id == ScoreRun.id)
-            .where(
-                RegionSummary.model == model,
-                RegionSummary.level == level[0],
-                prefix_condition(RegionSummary.region_code, principal.scope),
-                ScoreRun.finished_at.is_not(None),
-            )
-            .group_by(ScoreRun.id, ScoreRun.as_of)
-            .order_by(ScoreRun.id)
+    rows = session.execute(
+        select(
+            ScoreRun.id,
+            ScoreRun.as_of,
+            func.sum(RegionSummary.red),
+            func.sum(RegionSummary.orange),
+            func.sum(RegionSummary.yellow),
+            func.sum(RegionSummary.blue),
         )
-        .tuples()
-        .all()
-    )
+        .join(RegionSummary, RegionSummary.run_id == ScoreRun.id)
+        .where(
+            RegionSummary.model == model,
+            RegionSummary.level == level[0],
+            prefix_condition(RegionSummary.region_code, principal.scope),
+            ScoreRun.finished_at.is_not(None),
+        )
+        .group_by(ScoreRun.id, ScoreRun.as_of)
+        .order_by(ScoreRun.id)
+    ).all()
     by_month: dict[str, TrendPoint] = {}
     for run_id, as_of, red, orange, yellow, blue in rows:
         key = as_of.strftime("%Y-%m")
         by_month[key] = TrendPoint(
-            month=key, run_id=run_id, red=int(red or 0), orange=int(orange or 0),
-            yellow=int(yellow or 0), blue=int(blue or 0),
-        )  # fmt: skip
+            month=key,
+            run_id=run_id,
+            red=int(red or 0),
+            orange=int(orange or 0),
+            yellow=int(yellow or 0),
+            blue=int(blue or 0),
+        )
     return sorted(by_month.values(), key=lambda p: p.month)[-months:]
 
 
@@ -203,6 +197,13 @@ def top_regions(
 def region_count(r: RegionSummary) -> RegionCount:
     """A summary row as the pages show it."""
     return RegionCount(
-        region_code=r.region_code, name=region_name(r.region_code), firms=r.firms, red=r.red,
-        orange=r.orange, yellow=r.yellow, blue=r.blue, new=r.new, escalated=r.escalated,
-    )  # fmt: skip
+        region_code=r.region_code,
+        name=region_name(r.region_code),
+        firms=r.firms,
+        red=r.red,
+        orange=r.orange,
+        yellow=r.yellow,
+        blue=r.blue,
+        new=r.new,
+        escalated=r.escalated,
+    )

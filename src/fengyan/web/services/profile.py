@@ -1,3 +1,5 @@
+# ruff: noqa: S608 - SQL here is built from identifiers of settings.yaml, sources.yaml and the
+# lake's own table list (quoted), and from scope.duckdb_condition; every value is bound.
 """The enterprise profile (企业全息风险画像): everything known about one firm, with evidence.
 
 Registry facts (personal fields masked for the reader's role), the published scores of
@@ -10,6 +12,8 @@ history. Personal data shown on the page is recorded in the audit log by the rou
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +34,7 @@ from fengyan.web.services.common import (
     indicator_dimension,
     indicator_explanation,
     indicator_label,
+    latest_run,
     load_json,
     model_label,
 )
@@ -38,8 +43,17 @@ from fengyan.web.services.firms import FirmRef, visible_firm
 from fengyan.web.services.lakecache import LakeCache
 
 # Registry fields shown first, in this order; the rest follow in schema order.
-LEAD_FIELDS = ("name", "credit_code", "status", "legal_representative", "established",
-               "registered_capital", "entity_form", "registered_address", "business_scope")  # fmt: skip
+LEAD_FIELDS = (
+    "name",
+    "credit_code",
+    "status",
+    "legal_representative",
+    "established",
+    "registered_capital",
+    "entity_form",
+    "registered_address",
+    "business_scope",
+)
 HIDDEN_FIELDS = frozenset({"_hash", "_batch", "_seq", "_source", "_row", "_valid_to", "firm_id"})
 
 
@@ -263,13 +277,19 @@ def _model_scores(session: Session, firm_id: str, lang: str) -> list[ModelScore]
         dims = load_json(s.dimensions, {})
         out.append(
             ModelScore(
-                model=s.model, model_label=model_label(s.model, lang), score=round(s.score, 2),
-                raw_score=round(s.raw_score, 2), grade=s.grade,
-                grade_label=grade_label(s.grade, lang), change=s.change,
-                change_label=change_label(s.change, lang), coverage=s.coverage,
+                model=s.model,
+                model_label=model_label(s.model, lang),
+                score=round(s.score, 2),
+                raw_score=round(s.raw_score, 2),
+                grade=s.grade,
+                grade_label=grade_label(s.grade, lang),
+                change=s.change,
+                change_label=change_label(s.change, lang),
+                coverage=s.coverage,
                 dimensions=[
-                    DimensionScore(dimension=k, label=dimension_label(s.model, k, lang),
-                                   score=float(v))
+                    DimensionScore(
+                        dimension=k, label=dimension_label(s.model, k, lang), score=float(v)
+                    )
                     for k, v in dims.items()
                 ],
                 rules=[str(r) for r in load_json(s.rules, [])],
@@ -283,7 +303,7 @@ def _model_scores(session: Session, firm_id: str, lang: str) -> list[ModelScore]
                     for c in load_json(s.top, [])
                 ],
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -307,31 +327,43 @@ def party(principal: Principal, node: str, names: dict[str, tuple[str | None, st
     return Party(id=node, kind="enterprise", name=name)
 
 
-def evidence_refs(cache: LakeCache, keys: list[str], lang: str) -> list[Evidence]:
+def record_titles(cache: LakeCache, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Title and date of the timeline records among ``keys`` (one query for all of them)."""
+    wanted = sorted({k for k in keys if "/" in k})
+    if not wanted:
+        return {}
+    rows = cache.rows(
+        "SELECT DISTINCT tbl || '/' || rid AS key, title, event_date FROM w_record"
+        " WHERE tbl || '/' || rid IN (SELECT unnest(?))",
+        [wanted],
+    )
+    return {r["key"]: r for r in rows}
+
+
+def evidence_refs(
+    cache: LakeCache, keys: list[str], lang: str, titles: dict[str, dict[str, Any]] | None = None
+) -> list[Evidence]:
     """What each evidence key points at, with the record's title and date when known."""
-    records = [k.split("/", 1) for k in keys if "/" in k]
-    titles: dict[tuple[str, str], dict[str, Any]] = {}
-    if records and cache.has("resolved_link"):
-        rows = cache.rows(
-            "SELECT DISTINCT tbl, rid, title, event_date FROM w_record"
-            " WHERE tbl || '/' || rid IN (SELECT unnest(?))",
-            [[f"{a}/{b}" for a, b in records]],
-        )
-        titles = {(r["tbl"], r["rid"]): r for r in rows}
-    lake_tables = set(cache.lake.tables())
+    titles = record_titles(cache, keys) if titles is None else titles
+    cache.refresh()
+    lake_tables = cache.lake_tables
     out = []
     for key in keys:
         if "/" in key and key.split("/", 1)[0] in lake_tables:
             table, rid = key.split("/", 1)
-            meta = titles.get((table, rid), {})
+            meta = titles.get(key, {})
             when = meta.get("event_date")
             out.append(
                 Evidence(
-                    key=key, kind="record", table=table, record_id=rid,
-                    label=table_label(table, lang), title=meta.get("title"),
+                    key=key,
+                    kind="record",
+                    table=table,
+                    record_id=rid,
+                    label=table_label(table, lang),
+                    title=meta.get("title"),
                     date=when.isoformat() if when else None,
                 )
-            )  # fmt: skip
+            )
         elif key.startswith("ent:"):
             out.append(Evidence(key=key, kind="firm", label=t("web_evidence_firm", lang)))
         elif key.startswith("per:"):
@@ -357,6 +389,7 @@ def indicator_rows(
     )
     chosen = next((s for s in scores if s.model == model), None)
     contrib = {c.indicator_id: c.contribution for c in chosen.top} if chosen else {}
+    titles = record_titles(cache, [k for r in rows for k in list(r["evidence"] or [])[:limit]])
     out = []
     for r in rows:
         ind = str(r["indicator_id"])
@@ -364,13 +397,17 @@ def indicator_rows(
         value = r["value"]
         out.append(
             IndicatorRow(
-                indicator_id=ind, label=indicator_label(ind, lang), dimension=dim,
+                indicator_id=ind,
+                label=indicator_label(ind, lang),
+                dimension=dim,
                 dimension_label=dimension_label("eagle-v1", dim, lang) if dim else None,
-                value=value, score=round(float(r["score"]), 4), contribution=contrib.get(ind),
+                value=value,
+                score=round(float(r["score"]), 4),
+                contribution=contrib.get(ind),
                 explanation=indicator_explanation(ind, value, lang),
-                evidence=evidence_refs(cache, list(r["evidence"] or [])[:limit], lang),
+                evidence=evidence_refs(cache, list(r["evidence"] or [])[:limit], lang, titles),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -391,7 +428,7 @@ def timeline(cache: LakeCache, firm_id: str, lang: str) -> list[TimelineItem]:
             table_label=table_label(r["tbl"], lang),
             record_id=r["rid"],
             title=r["title"],
-        )  # fmt: skip
+        )
         for r in rows
     ]
 
@@ -426,7 +463,7 @@ def ownership(
             controller=party(principal, r["controller_id"], names),
             basis=r["basis"],
             path=[party(principal, n, names) for n in r["path"] or []],
-        )  # fmt: skip
+        )
         for r in ctl
     ]
     holders = [
@@ -436,7 +473,7 @@ def ownership(
             path_share=r["path_share"],
             beneficial_owner=bool(r["beneficial_owner"]),
             path=[party(principal, n, names) for n in r["path"] or []],
-        )  # fmt: skip
+        )
         for r in hold
     ]
     shown = principal.masking != "hidden" and any(
@@ -471,9 +508,7 @@ def group(
             select(FirmScore.firm_id, FirmScore.grade).where(
                 FirmScore.model == model, FirmScore.firm_id.in_([m["firm_id"] for m in members])
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return Group(
         group_id=found[0]["group_id"],
@@ -502,7 +537,7 @@ def warning_history(session: Session, firm_id: str, lang: str) -> list[WarningEv
             score=w.score,
             previous_score=w.previous_score,
             created_at=w.created_at,
-        )  # fmt: skip
+        )
         for w in rows
     ]
 
@@ -510,14 +545,54 @@ def warning_history(session: Session, firm_id: str, lang: str) -> list[WarningEv
 def profile(
     session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str, lang: str
 ) -> Profile:
-    """The profile of a firm in the principal's jurisdiction (404 otherwise)."""
+    """The profile of a firm in the principal's jurisdiction (404 otherwise).
+
+    Profiles change only when a run is published or the lake changes: they are kept in a
+    small LRU per (lake generation, run, firm, model, language, masking level, scope). The
+    visibility check above it runs on every request.
+    """
     firm = visible_firm(session, cache, principal, firm_id)
+    run = latest_run(session)
+    key = (
+        cache.generation_id,
+        run.id if run else None,
+        firm_id,
+        model,
+        lang,
+        principal.masking,
+        principal.scope,
+    )
+    with _LOCK:
+        hit = _PROFILES.get(key)
+        if hit is not None:
+            _PROFILES.move_to_end(key)
+            return hit
+    made = _profile(session, cache, principal, firm, model, lang)
+    with _LOCK:
+        _PROFILES[key] = made
+        while len(_PROFILES) > service_settings().profile.cache_size:
+            _PROFILES.popitem(last=False)
+    return made
+
+
+_LOCK = threading.Lock()
+_PROFILES: OrderedDict[tuple[Any, ...], Profile] = OrderedDict()
+
+
+def _profile(
+    session: Session, cache: LakeCache, principal: Principal, firm: FirmRef, model: str, lang: str
+) -> Profile:
+    firm_id = firm.firm_id
     facts, personal = registry_facts(cache, principal, firm.credit_code, lang)
     scores = _model_scores(session, firm_id, lang)
     controllers, holders, named = ownership(cache, principal, firm_id)
-    category = cache.rows(
-        "SELECT category, finance_like FROM w_firm_category WHERE firm_id = ?", [firm_id]
-    ) if cache.has("firm_category") else []  # fmt: skip
+    category = (
+        cache.rows(
+            "SELECT category, finance_like FROM w_firm_category WHERE firm_id = ?", [firm_id]
+        )
+        if cache.has("firm_category")
+        else []
+    )
     signals = (
         cache.rows("SELECT * EXCLUDE (firm_id) FROM w_graph_signal WHERE firm_id = ?", [firm_id])
         if cache.has("graph_signal")

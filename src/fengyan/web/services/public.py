@@ -63,7 +63,8 @@ def _listed(session: Session) -> _Listed:
     """The listed firms of the latest run (cached per database and run)."""
     run = latest_run(session)
     run_id = run.id if run else None
-    key = str(session.get_bind().url)
+    bind = session.get_bind()
+    key = str(bind.engine.url)
     cached = _CACHE.get(key)
     if cached is not None and cached.run_id == run_id:
         return cached
@@ -76,7 +77,7 @@ def _listed(session: Session) -> _Listed:
             FirmScore.name.is_not(None),
         )
         .order_by(FirmScore.name)
-    ).tuples().all()
+    ).all()
     names = [str(r[0]) for r in rows]
     folded = [fold(n) for n in names]
     exact: dict[str, list[int]] = {}
@@ -105,9 +106,12 @@ def public_check(session: Session, query: str, lang: str) -> PublicAnswer:
         hits = [
             i
             for _n, _s, i in process.extract(
-                folded, listed.folded, scorer=fuzz.ratio, limit=cfg.max_results,
+                folded,
+                listed.folded,
+                scorer=fuzz.ratio,
+                limit=cfg.max_results,
                 score_cutoff=cfg.fuzzy_min_score,
-            )  # fmt: skip
+            )
         ]
     matches = [
         PublicMatch(

@@ -76,10 +76,19 @@ def geo_file(prefix: str) -> str | None:
 def _item(code: str, counts: tuple[int, ...]) -> RegionItem:
     firms, red, orange, yellow, blue, new, escalated = (int(c or 0) for c in counts)
     return RegionItem(
-        region_code=code, name=region_name(code), map_key=code.ljust(6, "0")[:6] if len(code) <= 6 else code,
-        firms=firms, red=red, orange=orange, yellow=yellow, blue=blue, new=new,
-        escalated=escalated, warned=red + orange, drillable=len(code) < 12,
-    )  # fmt: skip
+        region_code=code,
+        name=region_name(code),
+        map_key=code.ljust(6, "0")[:6] if len(code) <= 6 else code,
+        firms=firms,
+        red=red,
+        orange=orange,
+        yellow=yellow,
+        blue=blue,
+        new=new,
+        escalated=escalated,
+        warned=red + orange,
+        drillable=len(code) < 12,
+    )
 
 
 def region_layer(
@@ -97,30 +106,26 @@ def region_layer(
         if width <= 9:
             level = "district" if width <= 6 else "street"
             code = func.substr(RegionSummary.region_code, 1, width)
-            rows = (
-                session.execute(
-                    select(
-                        code,
-                        func.sum(RegionSummary.firms),
-                        func.sum(RegionSummary.red),
-                        func.sum(RegionSummary.orange),
-                        func.sum(RegionSummary.yellow),
-                        func.sum(RegionSummary.blue),
-                        func.sum(RegionSummary.new),
-                        func.sum(RegionSummary.escalated),
-                    )  # fmt: skip
-                    .where(
-                        RegionSummary.run_id == run.id,
-                        RegionSummary.model == model,
-                        RegionSummary.level == level,
-                        prefix_condition(RegionSummary.region_code, prefix),
-                    )
-                    .group_by(code)
-                    .order_by(code)
+            rows = session.execute(
+                select(
+                    code,
+                    func.sum(RegionSummary.firms),
+                    func.sum(RegionSummary.red),
+                    func.sum(RegionSummary.orange),
+                    func.sum(RegionSummary.yellow),
+                    func.sum(RegionSummary.blue),
+                    func.sum(RegionSummary.new),
+                    func.sum(RegionSummary.escalated),
                 )
-                .tuples()
-                .all()
-            )
+                .where(
+                    RegionSummary.run_id == run.id,
+                    RegionSummary.model == model,
+                    RegionSummary.level == level,
+                    prefix_condition(RegionSummary.region_code, prefix),
+                )
+                .group_by(code)
+                .order_by(code)
+            ).all()
         else:
             grade_count = [
                 func.sum(case((FirmScore.grade == g, 1), else_=0))
@@ -129,24 +134,22 @@ def region_layer(
             change_count = [
                 func.sum(case((FirmScore.change == c, 1), else_=0)) for c in ("new", "escalated")
             ]
-            rows = (
-                session.execute(
-                    select(FirmScore.region_code, func.count(), *grade_count, *change_count)
-                    .where(
-                        FirmScore.model == model,
-                        prefix_condition(FirmScore.region_code, prefix),
-                    )
-                    .group_by(FirmScore.region_code)
-                    .order_by(FirmScore.region_code)
+            rows = session.execute(
+                select(FirmScore.region_code, func.count(), *grade_count, *change_count)
+                .where(
+                    FirmScore.model == model,
+                    prefix_condition(FirmScore.region_code, prefix),
                 )
-                .tuples()
-                .all()
-            )
+                .group_by(FirmScore.region_code)
+                .order_by(FirmScore.region_code)
+            ).all()
         items = [_item(str(c), tuple(rest)) for c, *rest in rows if c]
     totals = None
     if items:
-        sums = [sum(getattr(i, f) for i in items) for f in
-                ("firms", "red", "orange", "yellow", "blue", "new", "escalated")]  # fmt: skip
+        sums = [
+            sum(getattr(i, f) for i in items)
+            for f in ("firms", "red", "orange", "yellow", "blue", "new", "escalated")
+        ]
         totals = _item(prefix, tuple(sums))
     crumbs = [
         Crumb(region_code=prefix[:n], name=region_name(prefix[:n]))

@@ -1,3 +1,5 @@
+# ruff: noqa: S608 - SQL here is built from identifiers of settings.yaml, sources.yaml and the
+# lake's own table list (quoted), and from scope.duckdb_condition; every value is bound.
 """Search (检索): by firm name (fuzzy, short names), credit code, person, phone, domain.
 
 Every search runs over the resolved universe inside the reader's jurisdiction (the scope
@@ -69,7 +71,9 @@ def detect_kind(query: str) -> str:
     return "name"
 
 
-def _universe(cache: LakeCache, principal: Principal, where: str, params: list[Any]) -> list[dict[str, Any]]:
+def _universe(
+    cache: LakeCache, principal: Principal, where: str, params: list[Any]
+) -> list[dict[str, Any]]:
     cond, scope = duckdb_condition("e.region_code", principal)
     return cache.rows(
         "SELECT e.canonical_id AS firm_id, e.name, e.credit_code, e.region_code"
@@ -78,7 +82,9 @@ def _universe(cache: LakeCache, principal: Principal, where: str, params: list[A
     )
 
 
-def _by_name(cache: LakeCache, principal: Principal, query: str, limit: int) -> list[tuple[dict[str, Any], str, float]]:
+def _by_name(
+    cache: LakeCache, principal: Principal, query: str, limit: int
+) -> list[tuple[dict[str, Any], str, float]]:
     folded = fold(query)
     cond, scope = duckdb_condition("region_code", principal)
     rows = cache.rows(
@@ -112,9 +118,16 @@ def _by_name(cache: LakeCache, principal: Principal, query: str, limit: int) -> 
 
 
 def search(
-    session: Session, cache: LakeCache, principal: Principal, query: str, kind: str, model: str,
-    lang: str, *, allow_person: bool,
-) -> SearchResult:  # fmt: skip
+    session: Session,
+    cache: LakeCache,
+    principal: Principal,
+    query: str,
+    kind: str,
+    model: str,
+    lang: str,
+    *,
+    allow_person: bool,
+) -> SearchResult:
     """Firms matching ``query`` inside the jurisdiction (``kind``: see :data:`KINDS`)."""
     cfg = service_settings().search
     q = (query or "").strip()
@@ -136,31 +149,34 @@ def search(
         found = _by_name(cache, principal, q, cfg.limit)
     elif kind == "code":
         rows = _universe(
-            cache, principal,
+            cache,
+            principal,
             "e.canonical_id IN (SELECT canonical_id FROM w_resolved_link"
             " WHERE key_kind IN ('credit_code', 'branch_code') AND key = ?)",
             [q.upper()],
-        )  # fmt: skip
+        )
         found = [(r, "credit_code", 100.0) for r in rows]
     elif kind == "phone":
         e164 = phones.normalize(q)
         if e164 and cache.has("phone_contact"):
             rows = _universe(
-                cache, principal,
+                cache,
+                principal,
                 "e.credit_code IN (SELECT credit_code FROM w_phone_contact WHERE phone = ?)",
                 [e164],
-            )  # fmt: skip
+            )
             found = [(r, "phone", 100.0) for r in rows]
     elif kind == "domain":
         m = _DOMAIN.match(q.lower())
         domain = m.group(1) if m else q.lower()
         if cache.has("web_presence"):
             rows = _universe(
-                cache, principal,
+                cache,
+                principal,
                 "e.credit_code IN (SELECT credit_code FROM w_web_presence"
                 " WHERE lower(domain) = ? OR lower(identifier) = ?)",
                 [domain, domain],
-            )  # fmt: skip
+            )
             found = [(r, "domain", 100.0) for r in rows]
     elif kind == "person":
         found, personal = _by_person(cache, principal, q, lang)
@@ -170,16 +186,20 @@ def search(
             select(FirmScore.firm_id, FirmScore.grade).where(
                 FirmScore.model == model, FirmScore.firm_id.in_([r["firm_id"] for r, _, _ in found])
             )
-        ).tuples().all()
+        ).all()
     )
     items = [
         SearchHit(
-            firm_id=r["firm_id"], name=r["name"], credit_code=r["credit_code"],
-            region_code=r["region_code"], region_name=region_name(r["region_code"]),
+            firm_id=r["firm_id"],
+            name=r["name"],
+            credit_code=r["credit_code"],
+            region_code=r["region_code"],
+            region_name=region_name(r["region_code"]),
             grade=grades.get(r["firm_id"]),
             grade_label=grade_label(grades[r["firm_id"]], lang) if r["firm_id"] in grades else None,
-            match=match, score=round(score, 1),
-        )  # fmt: skip
+            match=match,
+            score=round(score, 1),
+        )
         for r, match, score in found
     ]
     return SearchResult(query=q, kind=kind, items=items, total=len(items), personal_shown=personal)
@@ -192,12 +212,16 @@ def _by_person(
     parts = []
     params: list[Any] = []
     if cache.has("officer"):
-        parts.append("SELECT credit_code, officer_name AS person, role AS how FROM w_officer"
-                     " WHERE officer_name = ?")  # fmt: skip
+        parts.append(
+            "SELECT credit_code, officer_name AS person, role AS how FROM w_officer"
+            " WHERE officer_name = ?"
+        )
         params.append(query)
     if cache.has("shareholding"):
-        parts.append("SELECT asset_credit_code, owner_name, '股东' FROM w_shareholding"
-                     " WHERE owner_name = ? AND owner_kind = 'person'")  # fmt: skip
+        parts.append(
+            "SELECT asset_credit_code, owner_name, '股东' FROM w_shareholding"
+            " WHERE owner_name = ? AND owner_kind = 'person'"
+        )
         params.append(query)
     if not parts:
         return [], False

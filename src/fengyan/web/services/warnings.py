@@ -44,8 +44,20 @@ from fengyan.web.services.common import (
 )
 from fengyan.web.services.config import service_settings
 
-SORTS = ("score", "-score", "grade", "-grade", "name", "-name", "region", "-region",
-         "change", "-change", "dimension", "-dimension")  # fmt: skip
+SORTS = (
+    "score",
+    "-score",
+    "grade",
+    "-grade",
+    "name",
+    "-name",
+    "region",
+    "-region",
+    "change",
+    "-change",
+    "dimension",
+    "-dimension",
+)
 
 
 class WarningFilters(BaseModel):
@@ -148,15 +160,16 @@ def _filtered(session: Session, principal: Principal, f: WarningFilters) -> Sele
 
 def _ordered(session: Session, stmt: Select[Any], f: WarningFilters) -> Select[Any]:
     key = f.sort.lstrip("-")
-    column: ColumnElement[Any] = {
+    columns: dict[str, Any] = {
         "score": FirmScore.score,
         "grade": _grade_rank(),
         "name": FirmScore.name,
         "region": FirmScore.region_code,
         "change": FirmScore.change,
-    }.get(key, FirmScore.score)
-    if key == "dimension":
-        column = _dimension_value(session, f.dimension) if f.dimension else FirmScore.score
+    }
+    column: Any = columns.get(key, FirmScore.score)
+    if key == "dimension" and f.dimension:
+        column = _dimension_value(session, f.dimension)
     primary = column.desc() if f.sort.startswith("-") else column.asc()
     return stmt.order_by(primary, FirmScore.score.desc(), FirmScore.firm_id)
 
@@ -187,9 +200,13 @@ def row(score: FirmScore, lang: str) -> WarningRow:
 
 
 def list_warnings(
-    session: Session, principal: Principal, filters: WarningFilters, page: int, size: int,
+    session: Session,
+    principal: Principal,
+    filters: WarningFilters,
+    page: int,
+    size: int,
     lang: str,
-) -> WarningPage:  # fmt: skip
+) -> WarningPage:
     """One page of the warning list inside the principal's jurisdiction."""
     f = check_filters(filters)
     stmt = _filtered(session, principal, f)
@@ -206,8 +223,19 @@ def count_warnings(session: Session, principal: Principal, filters: WarningFilte
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
-EXPORT_COLUMNS = ("firm_id", "name", "credit_code", "region_code", "region_name", "grade",
-                  "previous_grade", "change", "score", "category", "top_dimension")  # fmt: skip
+EXPORT_COLUMNS = (
+    "firm_id",
+    "name",
+    "credit_code",
+    "region_code",
+    "region_name",
+    "grade",
+    "previous_grade",
+    "change",
+    "score",
+    "category",
+    "top_dimension",
+)
 
 
 def export_header(lang: str) -> list[str]:
@@ -230,9 +258,19 @@ def export_rows(
     out: list[list[Any]] = []
     for s in session.scalars(_ordered(session, stmt, f)):
         r = row(s, lang)
-        out.append([
-            r.firm_id, r.name, r.credit_code, r.region_code, r.region_name, r.grade_label,
-            grade_label(r.previous_grade, lang), r.change_label, r.score, r.category_label,
-            r.top_dimension_label,
-        ])  # fmt: skip
+        out.append(
+            [
+                r.firm_id,
+                r.name,
+                r.credit_code,
+                r.region_code,
+                r.region_name,
+                r.grade_label,
+                grade_label(r.previous_grade, lang),
+                r.change_label,
+                r.score,
+                r.category_label,
+                r.top_dimension_label,
+            ]
+        )
     return out

@@ -48,7 +48,8 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "audit"
 RESULTS = HERE / "results"
 COLUMNS = ["backend", "entries", "append s", "append/s", "checkpoint s", "verify s",
-           "verify CPU s", "scan s", "check s", "proof s", "peak RSS MiB"]  # fmt: skip
+           "verify CPU s", "worker CPU s", "scan s", "check s", "proof s",
+           "peak RSS MiB"]  # fmt: skip
 
 
 def items(n: int) -> Iterator[AuditItem]:
@@ -112,6 +113,7 @@ def run_backend(name: str, url: str, n: int) -> dict[str, Any]:
         "checkpoint_s": round(checkpoint_s, 2),
         "verify_s": round(verify_s, 2),
         "verify_cpu_s": round(verify_cpu, 2),
+        "worker_cpu_s": [round(c, 2) for c in report.cpu_seconds],
         "scan_s": round(report.seconds["scan"], 2),
         "check_s": round(report.seconds["check"], 2),
         "proof_s": round(proof_s, 2),
@@ -123,8 +125,8 @@ def run_backend(name: str, url: str, n: int) -> dict[str, Any]:
 def _row(r: dict[str, Any]) -> list[str]:
     return [r["backend"], f"{r['entries']:,}", f"{r['append_s']:.1f}", f"{r['append_per_s']:,}",
             f"{r['checkpoint_s']:.2f}", f"{r['verify_s']:.2f}", f"{r['verify_cpu_s']:.2f}",
-            f"{r['scan_s']:.2f}", f"{r['check_s']:.2f}", f"{r['proof_s']:.2f}",
-            str(r["peak_rss_mib"])]  # fmt: skip
+            " + ".join(f"{c:.2f}" for c in r["worker_cpu_s"]), f"{r['scan_s']:.2f}",
+            f"{r['check_s']:.2f}", f"{r['proof_s']:.2f}", str(r["peak_rss_mib"])]  # fmt: skip
 
 
 def markdown(results: list[dict[str, Any]], info: dict[str, Any], command: str) -> str:
@@ -134,7 +136,8 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], command: str) 
         "",
         f"Command: `{command}`  ",
         f"Measured {info['date']} on {info['nproc']} CPUs ({info['cpu']}), "
-        f"{info['memory_gib']} GiB RAM, Python {info['python']}, fengyan {info['fengyan']}.",
+        f"{info['memory_gib']} GiB RAM, Python {info['python']}, fengyan {info['fengyan']}; "
+        f"load average (1 min) {info['load_1min'][0]} before, {info['load_1min'][1]} after.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join("---:" for _ in COLUMNS) + "|",
@@ -145,7 +148,9 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], command: str) 
         "and record). verify: `verify_log` alone — scan is reading every row, recomputing its",
         "leaf hash from the columns and rebuilding the Merkle subtrees (two processes from",
         "200,000 entries on), check is folding the roots and holding them to the checkpoints;",
-        "CPU s is user + system time of this process and its children. proof: one",
+        "verify CPU s is user + system time of this process and its children; worker CPU s",
+        "is each scanning process's own CPU time — on two idle cores, verify's wall time is",
+        "about the larger of them plus check s. proof: one",
         "inclusion proof built from the stored leaf hashes. Peak RSS: the whole benchmark",
         "process so far (`ru_maxrss`).",
         "",
@@ -160,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only.")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     results = [run_backend("sqlite", f"sqlite:///{WORK / 'sqlite' / 'fengyan.db'}", args.entries)]
     if args.pg_url and not args.no_pg:
         schema = f"bench_audit_{uuid.uuid4().hex[:8]}"
@@ -178,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
 
     print_columns(COLUMNS, [_row(r) for r in results])
     info = machine()
+    # The machine may be shared: wall times mean little without the load they ran under.
+    info["load_1min"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     command = "python benchmarks/bench_audit.py " + " ".join(argv or sys.argv[1:])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "audit.json").write_text(

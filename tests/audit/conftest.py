@@ -46,9 +46,9 @@ def drop_triggers(engine: Engine) -> None:
 
 
 def fill(engine: Engine, n: int, start: int = 1, actor: str = "li.na") -> None:
-    """Append ``n`` case transitions, one transaction each, as the application does."""
-    for i in range(start, start + n):
-        with Session(engine) as session, session.begin():
+    """Append ``n`` case transitions through the application's ``append``, in one transaction."""
+    with Session(engine) as session, session.begin():
+        for i in range(start, start + n):
             append(
                 session,
                 actor=actor if i % 3 else "wang.qiang",

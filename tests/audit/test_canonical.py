@@ -17,6 +17,7 @@ from fengyan.audit.canonical import (
     entries_bytes,
     entry_bytes,
     parse_time,
+    row_leaf_hashes,
     time_text,
 )
 from fengyan.audit.catalogue import get_action, load_actions, parse_catalogue
@@ -65,6 +66,7 @@ def test_the_splice_is_byte_identical_to_serialising_the_whole_entry(
     whole = canonical_entry(seq, at, actor, action, target, detail)
     assert entry_bytes(seq, at, actor, action, target, stored) == whole
     assert entries_bytes([(seq, at, actor, action, target, stored)]) == [whole]
+    assert row_leaf_hashes([(seq, at, actor, action, target, stored)]) == [leaf_hash(whole)]
     assert len(at) == 27 and parse_time(at) == moment.replace(microsecond=moment.microsecond)
 
 

@@ -12,11 +12,16 @@ from fengyan.audit.merkle import (
     EMPTY_ROOT,
     MerkleTree,
     ProofError,
+    collect_nodes,
+    fold_prefix,
+    join_split,
     leaf_hash,
     leaf_hashes,
+    needed_nodes,
     node_hash,
     prefix_roots,
     root,
+    split_needed,
     verify_consistency,
     verify_inclusion,
 )
@@ -136,6 +141,20 @@ def test_every_consistency_proof_verifies_and_every_mangled_one_fails() -> None:
                 first, second, roots[first], roots[second], [*proof[:-1], flipped]
             )
             assert not verify_consistency(second, first, roots[second], roots[first], proof)
+
+
+def test_subtrees_built_in_two_parts_give_every_prefix_root() -> None:
+    # verify splits the leaves at the largest power of two below their number and builds
+    # each part apart (in two processes); every prefix root must still come out right.
+    leaves = _leaves(70)
+    tree = MerkleTree(leaves)
+    for n in range(2, 71):
+        k = 1 << ((n - 1).bit_length() - 1)
+        work, spanning = split_needed(needed_nodes(range(n + 1)), k)
+        nodes = collect_nodes(leaves[:k], 0, work) | collect_nodes(leaves[k:n], k, work)
+        join_split(nodes, spanning)
+        assert spanning == ([(k.bit_length(), 0)] if n == 2 * k else [])
+        assert [fold_prefix(s, nodes) for s in range(n + 1)] == [tree.root(s) for s in range(n + 1)]
 
 
 def test_bad_requests_are_refused() -> None:

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
 
-from fengyan.audit import AuditSettings, VerifyReport, create_checkpoint, verify_log
+from fengyan.audit import AuditSettings, VerifyReport, create_checkpoint, scan, verify_log
 from fengyan.audit.canonical import entry_bytes
 from fengyan.audit.checkpoint import export, sign
 from fengyan.audit.merkle import leaf_hash, root
@@ -245,3 +245,30 @@ def test_checkpoints_of_another_log_do_not_count(log: Log, tmp_path: Path) -> No
     other = AuditSettings(log.audit.key_path, log.audit.checkpoint_dir, "another-city")
     report = verify_log(log.engine, other)
     assert {c for c, _ in codes(report)} == {"audit_checkpoint_other_log"}
+
+
+def summary(report: VerifyReport) -> tuple[object, ...]:
+    anchors = sorted((a.source, a.tree_size, a.status) for a in report.anchors)
+    return (codes(report), report.first_bad, report.first_bad_upto, report.tree_size,
+            report.root_hash, anchors)  # fmt: skip
+
+
+def test_two_processes_find_what_one_finds(log: Log, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 2)  # big logs only, normally
+
+    def both() -> VerifyReport:
+        one = verify_log(log.engine, log.audit, processes=1)
+        two = verify_log(log.engine, log.audit, processes=2)
+        assert summary(one) == summary(two)
+        return two
+
+    assert both().ok
+    # 22 entries are split after the 16th: the missing 17th sits right at the seam.
+    sql(log, "DELETE FROM audit_entry WHERE seq = 17")
+    report = both()
+    assert report.first_bad == 17 and ("audit_entry_missing", 17) in codes(report)
+    sql(log, "UPDATE audit_entry SET actor = 'x' WHERE seq = 20")
+    rehash(log, 20)
+    sql(log, "UPDATE audit_entry SET actor = 'x' WHERE seq = 3")
+    report = both()
+    assert report.first_bad == 3

@@ -129,6 +129,33 @@ def collect_nodes(
     return found
 
 
+def split_needed(
+    needed: set[tuple[int, int]], k: int
+) -> tuple[set[tuple[int, int]], list[tuple[int, int]]]:
+    """Prepare ``needed`` for leaves built in two parts split at leaf ``k`` (a power of two).
+
+    A node spanning the split (only the root of a tree of exactly ``2k`` leaves can) is
+    replaced by its two children, one in each part; returns the nodes to ask the parts
+    for and the spanning nodes, for :func:`join_split`.
+    """
+    spanning = sorted(
+        (node for node in needed if node[1] << node[0] < k < (node[1] + 1) << node[0]),
+        key=lambda node: node[0],
+    )
+    work = set(needed) - set(spanning)
+    for level, index in spanning:
+        work |= {(level - 1, 2 * index), (level - 1, 2 * index + 1)}
+    return work, spanning
+
+
+def join_split(nodes: dict[tuple[int, int], bytes], spanning: list[tuple[int, int]]) -> None:
+    """Add the spanning nodes of :func:`split_needed` to ``nodes``, from their children."""
+    for level, index in spanning:
+        nodes[(level, index)] = node_hash(
+            nodes[(level - 1, 2 * index)], nodes[(level - 1, 2 * index + 1)]
+        )
+
+
 def fold_prefix(size: int, nodes: dict[tuple[int, int], bytes]) -> bytes:
     """The MTH of the first ``size`` leaves from its perfect subtrees (see collect_nodes)."""
     return _fold([nodes[p] for p in _prefix_nodes(size)]) if size else EMPTY_ROOT

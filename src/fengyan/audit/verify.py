@@ -68,6 +68,7 @@ class VerifyReport:
     first_bad: int | None = None
     first_bad_upto: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: list[float] = field(default_factory=list)  # CPU of each scanning process
 
     @property
     def ok(self) -> bool:
@@ -161,6 +162,7 @@ def verify_log(
         url = engine.url.render_as_string(hide_password=False)
         scan = scan_log(conn, url, size, int(max_seq or 0), needed_nodes(sizes), chunk, processes)
     report.seconds["scan"] = time.perf_counter() - clock
+    report.cpu_seconds = scan.cpu_seconds
 
     clock = time.perf_counter()
     exact = _scan_findings(scan, report)
@@ -170,6 +172,12 @@ def verify_log(
         )
         if head is not None and head > size:
             exact.add(size + 1)
+    if scan.count != size:
+        # Rows went missing between the count and the read: someone is deleting right now.
+        report.findings.append(
+            Finding("error", "audit_log_moved", {"count": scan.count, "entries": size})
+        )
+        return report
     roots = {s: fold_prefix(s, scan.nodes) for s in sizes}
     report.root_hash = roots[size]
     good_sizes = sorted(

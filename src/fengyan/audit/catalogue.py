@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from fengyan.audit.errors import AuditError
+from fengyan.yamlstrict import load_yaml
 
 ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 CATALOGUE_FILE = "actions.yaml"
@@ -32,7 +33,12 @@ class Action:
 
 def parse_catalogue(text: str, source: str) -> dict[str, Action]:
     """Parse and check a catalogue; errors name the file and the action."""
-    data = yaml.safe_load(text) or {}
+    try:
+        data = load_yaml(text) or {}
+    except yaml.YAMLError as exc:
+        raise AuditError(
+            "audit_catalogue_bad", file=source, action="-", problem=str(exc).replace("\n", " ")
+        ) from exc
     if not isinstance(data, dict):
         raise AuditError("audit_catalogue_bad", file=source, action="-", problem="not a mapping")
     actions: dict[str, Action] = {}

@@ -24,6 +24,7 @@ from fengyan.indicators import expr
 from fengyan.indicators.lists import Categories, TermList, file_hash, load_categories, load_terms
 from fengyan.indicators.sources import SourceCatalog, load_sources
 from fengyan.indicators.spec import INDICATORS_SOURCE, IndicatorSpec, SpecError
+from fengyan.yamlstrict import StrictLoader
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -64,25 +65,6 @@ class SpecSet:
         return [s.id for s in self.indicators]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects duplicate keys (a silently lost second entry is a bug)."""
-
-
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node)
-        if key in out:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        out[key] = loader.construct_object(value_node, deep=True)
-    return out
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     out = []
     for err in exc.errors():
@@ -96,7 +78,7 @@ def _read_specs(files: list[Path], errors: list[str]) -> list[tuple[str, Indicat
     seen: dict[str, str] = {}
     for path in files:
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)
         except yaml.YAMLError as exc:
             errors.append(f"{path.name}: not valid YAML: {exc}")
             continue

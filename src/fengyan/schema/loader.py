@@ -5,40 +5,16 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from fengyan.schema.model import EntityType, FieldType, Schema
+from fengyan.yamlstrict import StrictLoader
 
 
 class SchemaError(ValueError):
     """A schema file is malformed or refers to something that does not exist."""
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate keys.
-
-    PyYAML silently keeps the last of two equal keys, so a type or field defined twice in
-    one file would vanish without a word; here it is an error.
-    """
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -51,8 +27,8 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _load_file(name: str, text: str) -> list[EntityType]:
-    # _StrictLoader is a SafeLoader: no arbitrary Python objects are constructed.
-    loader = _StrictLoader(text)
+    # StrictLoader is a SafeLoader: no arbitrary Python objects are constructed.
+    loader = StrictLoader(text)
     loader.name = name  # so that YAML error marks name the file
     try:
         data = loader.get_single_data() or {}

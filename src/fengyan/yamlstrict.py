@@ -1,0 +1,41 @@
+"""One YAML loader for every data file: safe, and strict about duplicate keys.
+
+PyYAML silently keeps the last of two equal keys, so a type, an indicator, a weight or an
+audit action written twice would vanish without a word. Data files decide what Fengyan does
+(DESIGN §3), so a duplicate key is an error that names the key and its line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader (no Python objects are constructed) that rejects duplicate keys."""
+
+
+def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """Parse one YAML document strictly (``yaml.safe_load`` plus duplicate-key errors)."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

@@ -1,0 +1,33 @@
+"""The strict YAML loader every data file goes through."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from fengyan.audit.catalogue import parse_catalogue
+from fengyan.audit.errors import AuditError
+from fengyan.yamlstrict import load_yaml
+
+
+def test_loads_like_safe_load() -> None:
+    text = "a: 1\nb: [x, {c: 2}]\nanchor: &k {d: 3}\nmerged: {<<: *k, e: 4}\n"
+    assert load_yaml(text) == yaml.safe_load(text)
+
+
+def test_duplicate_key_names_key_and_line() -> None:
+    with pytest.raises(yaml.constructor.ConstructorError) as exc:
+        load_yaml("a: 1\nb:\n  c: 2\n  c: 3\n")
+    assert "duplicate key 'c'" in str(exc.value)
+    assert "line 4" in str(exc.value)
+
+
+def test_no_python_objects() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("!!python/object/apply:os.system ['true']")
+
+
+def test_audit_catalogue_rejects_a_duplicate_action() -> None:
+    entry = "case.open: {zh: 立案, en: opened a case, personal_data: false}\n"
+    with pytest.raises(AuditError):
+        parse_catalogue(entry + entry, "actions.yaml")

@@ -334,6 +334,7 @@ def run_size(n: int, built: dict[str, Any], profile: bool) -> dict[str, Any]:
         "nodes": child["nodes"],
         "resolved_firms": child["firms"],
         "linked_records": child["mentions"],
+        "resolve_step_seconds": {k: round(v, 2) for k, v in child["resolve"]["seconds"].items()},
         "graph_counts": child["graph"]["counts"],
         "resolve_counts": child["resolve"]["counts"],
         "target": (
@@ -392,6 +393,9 @@ def size_lines(r: dict[str, Any]) -> list[str]:
         f"Wall {r['total_seconds']:,.1f} s (process {r['process_seconds']:,.1f} s, CPU "
         f"{r['cpu_seconds']:,.1f} s), peak RSS {r['peak_rss_mib']:,} MiB, load average "
         f"{r['load_average'][0]} before, {r['load_average'][3]} after; target {r['target']}.",
+        "  Resolution's own timers: "
+        + ", ".join(f"{k} {v:,.1f} s" for k, v in r["resolve_step_seconds"].items())
+        + ".",
         f"  Built once: simulate {b['simulate_seconds']:,} s ({b['simulate_peak_rss_mib']:,} "
         f"MiB), ingest {b['ingest_seconds']:,} s ({b['ingest_peak_rss_mib']:,} MiB) of "
         f"{rows}.",

@@ -30,3 +30,16 @@ def test_graph_tables(resolved_city: ResolvedCity) -> None:
         0
     ][0]
     assert seeds_high > 0.9
+    # Each firm the walk reaches names a seed it comes from; seeds mostly name themselves.
+    sources = con.execute(
+        """SELECT count(*) FILTER (WHERE c.source_seed IS NOT NULL AND c.score > 0),
+                  count(*) FILTER (WHERE c.score > 0),
+                  count(*) FILTER (WHERE c.source_seed IS NOT NULL AND NOT s.seed),
+                  count(*) FILTER (WHERE c.seed AND c.source_seed = c.firm_id
+                                   AND c.source_hops = 0),
+                  count(*) FILTER (WHERE c.seed)
+           FROM graph_contagion c LEFT JOIN graph_contagion s ON s.firm_id = c.source_seed"""
+    ).fetchall()[0]
+    assert sources[0] >= 0.9 * sources[1]
+    assert sources[2] == 0  # a source is always a seed
+    assert sources[3] >= 0.8 * sources[4]

@@ -7,8 +7,8 @@ moves to a neighbour with probability proportional to the edge weight, with prob
 chosen in proportion to the seeds' weights. The score is the share of time the walker
 spends at each node; scores sum to one. This is igraph's ``personalized_pagerank``
 (undirected, weighted; ``tests/graph/test_contagion.py`` checks the two agree to 1e-9),
-computed here by power iteration in numpy because building an igraph graph of 20 million
-edges from Python costs more than the whole iteration.
+solved here by conjugate gradients in numpy (:func:`pagerank`) because building an igraph
+graph of 20 million edges from Python alone costs more than the whole solution.
 
 *Source*: for each node, the seed whose single most probable walk reaches it — the walk
 that maximises ``weight(seed) · Π damping · w(u, v) / strength(u)`` over at most
@@ -62,32 +62,56 @@ def pagerank(
     tolerance: float = 1e-10,
     max_iterations: int = 1000,
 ) -> np.ndarray:
-    """Personalised PageRank of an undirected weighted multigraph (power iteration).
+    """Personalised PageRank of an undirected weighted multigraph.
 
     ``src``/``dst``/``weight``: one entry per edge (both directions are walked; a loop
     counts twice, as in igraph). ``reset``: the restart weight of every node (not all zero).
-    Iterates until the L1 change is below ``tolerance``.
+
+    The scores solve ``x = d·P·x + (d·Σ x[dangling] + 1 − d)·r`` with ``P = A·D⁻¹``; the
+    bracket is a number, so ``x`` is ``(I − d·P)⁻¹ r`` scaled to sum to one. On an
+    undirected graph ``I − d·P`` is similar to the symmetric ``I − d·D^-½·A·D^-½``, whose
+    eigenvalues lie in ``[1 − d, 1 + d]``: conjugate gradients solve it to a relative
+    residual of ``tolerance`` in about 45 matrix products at d = 0.85, where the power
+    iteration needs 130.
     """
-    frm = np.concatenate([src, dst])
-    to = np.concatenate([dst, src])
-    w = np.concatenate([weight, weight])
+    frm = np.concatenate([src, dst]).astype(np.intp)
+    to = np.concatenate([dst, src]).astype(np.intp)
+    w = np.concatenate([weight, weight]).astype(np.float64)
     strength = np.bincount(frm, weights=w, minlength=n)
-    dangling = strength <= 0
-    inv = np.divide(1.0, strength, out=np.zeros(n), where=~dangling)
-    # Sorted by target, bincount walks memory in order.
+    live = strength > 0
+    root = np.sqrt(strength)
+    inv_root = np.divide(1.0, root, out=np.zeros(n), where=live)
+    # Sorted by target, bincount walks memory in order; p is D^-½ A D^-½ per arc.
     order = np.argsort(to, kind="stable")
-    frm, to, p = frm[order], to[order], (w * inv[frm])[order]
+    frm, to = frm[order], to[order]
+    p = (w[order] * inv_root[frm]) * inv_root[to]
     del order, w
     r = reset / reset.sum()
-    x = r.copy()
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        """(I − d·S) v."""
+        out: np.ndarray = v - damping * np.bincount(to, weights=v[frm] * p, minlength=n)
+        return out
+
+    b = np.where(live, r * inv_root, 0.0)
+    z = np.zeros(n)
+    residual = b.copy()
+    direction = residual.copy()
+    rs = float(residual @ residual)
+    stop = (tolerance * float(np.sqrt(b @ b))) ** 2
     for _ in range(max_iterations):
-        y: np.ndarray = damping * np.bincount(to, weights=x[frm] * p, minlength=n)
-        y += (damping * x[dangling].sum() + (1.0 - damping)) * r
-        change = np.abs(y - x).sum()
-        x = y
-        if change < tolerance:
+        if rs <= stop:
             break
-    return np.asarray(x / x.sum())
+        product = apply(direction)
+        alpha = rs / float(direction @ product)
+        z += alpha * direction
+        residual -= alpha * product
+        rs_next = float(residual @ residual)
+        direction = residual + (rs_next / rs) * direction
+        rs = rs_next
+    # A node without weighted edges keeps only what restarts there.
+    y = np.where(live, z * root, r)
+    return np.asarray(y / y.sum())
 
 
 def sources(

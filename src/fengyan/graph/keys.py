@@ -153,11 +153,11 @@ def email_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         folded,
         """
         WITH parts AS (
-            SELECT i, s, strpos(s, '@') AS at FROM v
+            SELECT i, s, strpos(s, '@') AS pos FROM v
         ), split AS (
-            SELECT i, at, s[:at - 1] AS local, s[at + 1:] AS host FROM parts
+            SELECT i, pos, left(s, pos - 1) AS local, substr(s, pos + 1) AS host FROM parts
         )
-        SELECT CASE WHEN at > 0 AND local <> '' AND host <> '' AND strpos(host, '@') = 0
+        SELECT CASE WHEN pos > 0 AND local <> '' AND host <> '' AND strpos(host, '@') = 0
                     THEN local || '@' || rtrim(host, '.') END AS k
         FROM split ORDER BY i
         """,

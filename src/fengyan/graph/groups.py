@@ -49,7 +49,11 @@ def group_edges(edges: pa.Table, control: pa.Table, settings: GroupSettings) -> 
         return con.sql(
             """
             WITH ties AS (
-                SELECT dst AS firm, src AS node, relation FROM edges
+                -- Holdings point at the firm (holder → firm); contact ties start at it
+                -- (firm → phone), so the firm is whichever end is an enterprise id.
+                SELECT CASE WHEN dst LIKE 'ent:%' THEN dst ELSE src END AS firm,
+                       CASE WHEN dst LIKE 'ent:%' THEN src ELSE dst END AS node, relation
+                FROM edges
                 WHERE relation IN (SELECT relation FROM wanted)
                 UNION ALL
                 SELECT e.dst, e.src, 'key_person' FROM edges e

@@ -22,24 +22,26 @@ FIRMS = {
 # dolphin f1: compliance = A alone (F missing) = 1; yield 0.5; complaints 0.3;
 #   propagation 0.6·0.9 + 0.4·(0.9+0.2)/2 = 0.76; feature words 0;
 #   L = .25·1 + .2·.5 + .2·.3 + .2·.76 + 0 + interaction .1·min(.5, .76) = 0.612 → 61.2;
-#   A (op_evt_runaway) = 1 ≥ 0.5 fires the red floor → 80.
+#   A (op_evt_runaway) = 1 and B (op_evt_withdrawal) = .5: two collapse indicators ≥ 0.5
+#   fire the red floor → 80.
 # dolphin f3: compliance .6·1 + .4·.6 = .84; yield 0 (B missing); complaints .1;
-#   propagation .6·1 + .4·.5 = .8; feature words 1 → .21 + .02 + .16 + .15 = .54 → 54, blue.
+#   propagation .6·1 + .4·.5 = .8; feature words 1 → .21 + .02 + .16 + .15 = .54 → 54,
+#   yellow (52 ≤ 54 < 62).
 # eagle f1: business .6·1 + .4·.75 = .9; opinion .3; judicial 0 (F missing); operational
 #   .2; related 0; L = .27 + .06 + .03 = .36; impact .5 + .5·.9 = .95 → 34.2; floor → 80.
 # eagle f3: business .6·.2 + .4·.2 = .2; opinion .1; judicial 1; operational 0; related 1;
-#   L = .06 + .02 + .2 + .15 = .43; scale 1 → ×1 → 43, blue.
+#   L = .06 + .02 + .2 + .15 = .43; scale 1 → ×1 → 43, orange (≥ 43 inclusive).
 # four f1: illegality (A, E) .6·1 + .4·.5 = .8; publicity .9; inducement .5; sociality .3
-#   → 62.5; three of four ≥ .5 → floor 70, orange.
+#   → 62.5; three of four ≥ .5, but the floor (60) is below the score: not fired; yellow.
 # four f3: illegality .6·1 + .4·.6 = .84; publicity 1; inducement 0; sociality .1 → 48.5.
 GOLDEN = {
     ("f1", "dolphin-v1"): (61.2, 80.0, "red", ["collapse_confirmed"]),
     ("f2", "dolphin-v1"): (0.0, 0.0, "none", []),
-    ("f3", "dolphin-v1"): (54.0, 54.0, "blue", []),
+    ("f3", "dolphin-v1"): (54.0, 54.0, "yellow", []),
     ("f1", "eagle-v1"): (34.2, 80.0, "red", ["collapse_confirmed"]),
     ("f2", "eagle-v1"): (0.0, 0.0, "none", []),
-    ("f3", "eagle-v1"): (43.0, 43.0, "blue", []),
-    ("f1", "four-v1"): (62.5, 70.0, "orange", ["legal_completeness"]),
+    ("f3", "eagle-v1"): (43.0, 43.0, "orange", []),
+    ("f1", "four-v1"): (62.5, 62.5, "yellow", []),
     ("f2", "four-v1"): (0.0, 0.0, "none", []),  # the cap needs score > 59.99
     ("f3", "four-v1"): (48.5, 48.5, "blue", []),
 }
@@ -62,6 +64,20 @@ def test_shipped_models_score_the_golden_firms() -> None:
         for r in scored.scores.to_pylist()
     }
     assert got == GOLDEN
+
+
+def test_one_collapse_indicator_alone_does_not_fire_the_red_floor() -> None:
+    # Only A (op_evt_runaway) at 1: compliance (A, F) .6·1 + .4·(1 + 0)/2 = .8 → L = .25·.8
+    # = .2 → 20; the floor needs two collapse indicators.
+    one = indicator_table({"g1": (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)})
+    two = indicator_table({"g2": (1.0, 0.0, 0.6, 0.0, 0.0, 0.0, 0.0)})
+    s1 = score_table(one, [_bound("dolphin-v1")]).scores.to_pylist()[0]
+    s2 = score_table(two, [_bound("dolphin-v1")]).scores.to_pylist()[0]
+    assert (round(s1["score"], 2), s1["grade"], s1["rules"]) == (20.0, "none", [])
+    # A and C (jud_police_filing) ≥ 0.5: complaints = C alone = .6; L = .2 + .2·.6 = .32 → 32,
+    # and the floor → 80.
+    assert (round(s2["raw_score"], 2), s2["score"], s2["grade"]) == (32.0, 80.0, "red")
+    assert s2["rules"] == ["collapse_confirmed"]
 
 
 def test_contributions_sum_to_the_raw_score_and_rank_the_top() -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fengyan.clock import CHINA_TZ
 from fengyan.i18n import t
 from fengyan.workspace import Workspace
 
@@ -62,7 +63,10 @@ def run_and_report(
             raise typer.Exit(2) from None
         progress.update(task, completed=len(STAGES))
 
-    when = moment.date().isoformat() if moment else "now"
+    used = report.as_of
+    when = used.astimezone(CHINA_TZ).date().isoformat() if used else "now"
+    if report.horizon:
+        when = t("run_as_of_horizon", day=when)
     stages = Table(title=t("run_stages_title", as_of=when))
     for col in ("stage", "seconds", "result"):
         stages.add_column(col, justify="right" if col == "seconds" else "left")
@@ -106,6 +110,20 @@ def run_and_report(
             run=index.published.run_id if index.published else "-",
         )
     )
+    if index.published is not None:
+        open_red_cases(ws, index.published.run_id)
+
+
+def open_red_cases(ws: Workspace, run_id: int) -> None:
+    """Open verification cases for the run's new red warnings (issue 8) and say how many."""
+    from sqlalchemy.orm import Session
+
+    from fengyan.workflow import open_cases_for_new_red
+
+    with Session(ws.engine) as s, s.begin():
+        opened = open_cases_for_new_red(s, run_id)
+    console.print(t("web_cases_opened_red", opened=len(opened.opened),
+                    already=len(opened.already_open), no_region=len(opened.no_region)))  # fmt: skip
 
 
 def run(
@@ -115,7 +133,11 @@ def run(
     ] = None,
     as_of: Annotated[
         datetime | None,
-        typer.Option("--as-of", help="Score as the lake was on this date (default: now)."),
+        typer.Option(
+            "--as-of",
+            help="Score as the lake was on this date (default: the lake's data horizon, "
+            "its latest delivery or event date).",
+        ),
     ] = None,
     skip_ingest: Annotated[
         bool, typer.Option("--skip-ingest", help="Do not ingest; score what the lake holds.")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fengyan.clock import CHINA_TZ
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from fengyan.clock import CHINA_TZ, now
 from fengyan.index.service import IndexReport, run_index
 from fengyan.workspace import Workspace
 
@@ -38,6 +41,8 @@ class PipelineReport:
     as_of: datetime | None
     stages: list[StageResult] = field(default_factory=list)
     index: IndexReport | None = None
+    # True when no --as-of was given and the run used the lake's data horizon.
+    horizon: bool = False
 
     @property
     def seconds(self) -> float:
@@ -52,6 +57,37 @@ def as_of_moment(day: date | datetime | None) -> datetime | None:
     if isinstance(day, datetime):
         return day if day.tzinfo else day.replace(tzinfo=CHINA_TZ)
     return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+
+
+def lake_horizon(ws: Workspace) -> datetime | None:
+    """The latest moment the lake has data for: the greatest ``_valid_from`` of any table.
+
+    Registry deliveries are dated by their ``as_of`` and events by when they became known,
+    so this is the last delivery or event date. Read from the Parquet footers' statistics
+    (no scan); capped at now, so a record dated in the future does not move the run
+    there. None when the lake is empty.
+    """
+    latest: datetime | None = None
+    for table in ws.lake.tables():
+        for path in ws.lake.files(table):
+            meta = pq.ParquetFile(path).metadata
+            col = meta.schema.to_arrow_schema().get_field_index("_valid_from")
+            if col < 0:
+                continue
+            for g in range(meta.num_row_groups):
+                stats = meta.row_group(g).column(col).statistics
+                if stats is None or not stats.has_min_max:
+                    top = pq.read_table(path, columns=["_valid_from"])["_valid_from"]
+                    value = pc.max(top).as_py()
+                else:
+                    value = stats.max
+                if isinstance(value, datetime) and (latest is None or value > latest):
+                    latest = value
+    if latest is None:
+        return None
+    if latest.tzinfo is None:  # Parquet statistics of a UTC timestamp column come naive
+        latest = latest.replace(tzinfo=UTC)
+    return min(latest, now()).astimezone(CHINA_TZ)
 
 
 def _text(ws: Workspace, as_of: datetime | None) -> str:
@@ -87,8 +123,12 @@ def run_pipeline(
     on_stage: Callable[[str], None] | None = None,
     on_rows: Callable[[str, int], None] | None = None,
 ) -> PipelineReport:
-    """Run every stage on the workspace's lake as of ``as_of`` (default: now) and publish.
+    """Run every stage on the workspace's lake as of ``as_of`` and publish.
 
+    Without ``as_of`` the run reads the lake at its data horizon (:func:`lake_horizon`,
+    taken after ingest): the latest delivery or event it holds, not today's date, so
+    windowed indicators (complaints in 90 days …) count the data there is. The report
+    says which date was used (``report.as_of``, ``report.horizon``).
     ``on_stage(name)`` is called as each stage starts; ``on_rows(file, rows)`` during
     ingest. A stage whose package is not installed (text, indicators while they are being
     built) is skipped with the reason; the index needs the indicators' output.
@@ -130,7 +170,19 @@ def run_pipeline(
         report.stages.append(StageResult("ingest", skipped="--skip-ingest" if skip_ingest else ""))
     else:
         timed("ingest", ingest)
-    timed("resolve", lambda: f"{resolve(ws, as_of).enterprise.get('registered', 0):,} firms")
+    if as_of is None:
+        as_of = lake_horizon(ws)
+        report.as_of, report.horizon = as_of, as_of is not None
+
+    def resolved() -> str:
+        # Counts are per linking method of the records that name firms (complaints, court
+        # records …), plus their total under "mentions".
+        counts = resolve(ws, as_of).enterprise
+        methods = sorted(((v, k) for k, v in counts.items() if k != "mentions"), reverse=True)
+        top = ", ".join(f"{k} {v:,}" for v, k in methods[:3])
+        return f"{counts.get('mentions', 0):,} records naming firms ({top})"
+
+    timed("resolve", resolved)
     timed("graph", lambda: f"{build_graph(ws, as_of).counts.get('graph_edge', 0):,} edges")
     timed("text", lambda: _text(ws, as_of))
     timed("indicators", lambda: _indicators(ws, as_of))

@@ -10,13 +10,18 @@ the specs are loaded, not when a query fails.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import sqlglot
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from fengyan.schema import FieldSpec, FieldType, Schema, load_schema
 
@@ -37,6 +42,8 @@ SYSTEM_COLUMN_TYPES = {
 # The universe view's own columns, before the registry record's.
 FIRM_COLUMNS = {"firm_kind": "VARCHAR", "firm_name": "VARCHAR"}
 FIRM_TABLE = "firm"
+# Suffix of the lake's history views (every version, with `_valid_to`).
+VERSIONS_SUFFIX = "__versions"
 
 _SQL_TYPES = {
     FieldType.DATE: "DATE",
@@ -95,10 +102,22 @@ class SourceDef(BaseModel):
         return self
 
 
+class ViewDef(BaseModel):
+    """A table the engine builds from other tables (``views`` in sources.yaml)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sql: str
+    like: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+
+
 class _SourcesFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     sources: dict[str, SourceDef]
     derived: dict[str, dict[str, str]] = Field(default_factory=dict)
+    views: dict[str, ViewDef] = Field(default_factory=dict)
 
 
 def sql_type(spec: FieldSpec) -> str:
@@ -123,10 +142,27 @@ def lake_columns(schema: Schema, table: str) -> dict[str, str]:
 class SourceCatalog:
     """The sources of ``sources.yaml`` with the columns of each."""
 
-    def __init__(self, sources: dict[str, SourceDef], derived: dict[str, dict[str, str]]):
+    def __init__(
+        self,
+        sources: dict[str, SourceDef],
+        derived: dict[str, dict[str, str]],
+        views: dict[str, ViewDef] | None = None,
+    ):
         self.sources = sources
         self.derived = derived
+        self.views = dict(views or {})
         self.schema = load_schema()
+        self._view_trees: dict[str, exp.Expression] = {}
+        for name, view in self.views.items():
+            if name in derived or name in self.schema.types:
+                raise SourceError(f"sources.yaml: view {name!r} shadows a table")
+            try:
+                tree = sqlglot.parse_one(view.sql)
+            except ParseError as exc:
+                raise SourceError(f"sources.yaml: view {name}: {exc}") from None
+            if not isinstance(tree, exp.Query) or not isinstance(tree, exp.Expression):
+                raise SourceError(f"sources.yaml: view {name}: not a SELECT")
+            self._view_trees[name] = tree
         self._columns: dict[str, dict[str, str]] = {}
         for name, src in sources.items():
             self._columns[name] = self._source_columns(name, src)
@@ -137,6 +173,13 @@ class SourceCatalog:
             return {**FIRM_COLUMNS, **lake_columns(self.schema, "enterprise")}
         if table in self.derived:
             return dict(self.derived[table])
+        if table in self.views:
+            view = self.views[table]
+            like = self.table_columns(view.like) if view.like else {}
+            return {**like, **view.columns}
+        if table.endswith(VERSIONS_SUFFIX):
+            base = self.table_columns(table.removesuffix(VERSIONS_SUFFIX))
+            return {**base, "_valid_to": "TIMESTAMPTZ"}
         try:
             return lake_columns(self.schema, table)
         except KeyError:
@@ -158,6 +201,41 @@ class SourceCatalog:
             if col is not None and col not in cols:
                 raise SourceError(f"sources.yaml: {name}: column {col!r} not in {src.table!r}")
         return {**cols, **ENGINE_COLUMNS}
+
+    def view_sql(
+        self,
+        name: str,
+        as_of: date,
+        available: Collection[str],
+        terms: Mapping[str, tuple[str, ...]],
+    ) -> str:
+        """The SELECT building view ``name`` as of ``as_of`` (sqlglot default dialect).
+
+        ``as_of()`` and ``terms()`` are rewritten as in specs; a lake or derived table that
+        is not in ``available`` reads as an empty relation with its columns, so a view over
+        a stage that has not run yields no rows instead of failing.
+        """
+        from fengyan.indicators import expr
+
+        tree = expr.rewrite(self._view_trees[name], as_of=as_of, terms=terms)
+        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+        def absent(node: exp.Expression) -> exp.Expression:
+            if not isinstance(node, exp.Table) or node.name in ctes or node.name in available:
+                return node
+            try:
+                cols = self.table_columns(node.name)
+            except SourceError:
+                return node
+            empty = ", ".join(
+                f'CAST(NULL AS {t}) AS "{c}"' for c, t in cols.items()
+            )  # types and names come from sources.yaml and the schema
+            sub = sqlglot.parse_one(f"SELECT {empty} WHERE 1 = 0")
+            return exp.Subquery(
+                this=sub, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name))
+            )
+
+        return tree.transform(absent).sql()
 
     def columns(self, source: str) -> dict[str, str]:
         """Column → SQL type of a source view (the table's columns and the engine's)."""
@@ -190,4 +268,4 @@ def _parse(text: str, origin: str) -> SourceCatalog:
     except ValidationError as exc:
         raise SourceError(f"{origin}: {exc}") from None
     sources = {n: s.model_copy(update={"name": n}) for n, s in data.sources.items()}
-    return SourceCatalog(sources, data.derived)
+    return SourceCatalog(sources, data.derived, data.views)

@@ -84,7 +84,7 @@ def test_ingesting_a_file_needs_type_and_source(cli: Cli, tmp_path: Path) -> Non
 def test_demo_from_an_empty_folder(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "fresh"
 
-    result = cli("demo", "--sample", "--home", home)
+    result = cli("demo", "--sample", "--no-serve", "--home", home)
 
     assert result.exit_code == 0, result.output
     shown = flat(result.output)
@@ -104,7 +104,7 @@ def test_demo_from_an_empty_folder(cli: Cli, tmp_path: Path) -> None:
 
 def test_quarantine_speaks_the_chosen_language(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert cli("demo", "--sample", "--home", home).exit_code == 0
+    assert cli("demo", "--sample", "--no-serve", "--home", home).exit_code == 0
 
     # Chinese (the default) first: --lang sets the language for the rest of the process.
     chinese = cli("quarantine", "--home", home)
@@ -125,7 +125,7 @@ def test_quarantine_speaks_the_chosen_language(cli: Cli, tmp_path: Path) -> None
 
 def test_quarantine_filters_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert cli("demo", "--sample", "--home", home).exit_code == 0
+    assert cli("demo", "--sample", "--no-serve", "--home", home).exit_code == 0
 
     result = cli("--lang", "en", "quarantine", "--reason", "ingest_below_min", "--home", home)
 
@@ -137,14 +137,14 @@ def test_quarantine_filters_from_the_command_line(cli: Cli, tmp_path: Path) -> N
 
 def test_identifier_details_follow_the_chosen_language(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert cli("demo", "--sample", "--home", home).exit_code == 0
+    assert cli("demo", "--sample", "--no-serve", "--home", home).exit_code == 0
     result = cli("--lang", "en", "quarantine", "--reason", "ingest_bad_identifier", "--home", home)
     assert "wrongcheckcharacter:expectedK,gotA" in flat(result.output)
 
 
 def test_batches_show_the_delivery_date(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert cli("demo", "--sample", "--home", home).exit_code == 0
+    assert cli("demo", "--sample", "--no-serve", "--home", home).exit_code == 0
     result = cli("batches", "--home", home)
     assert result.exit_code == 0
     assert flat(result.output).count("│2024-06-30│") == 4
@@ -152,7 +152,7 @@ def test_batches_show_the_delivery_date(cli: Cli, tmp_path: Path) -> None:
 
 def test_demo_simulates_and_ingests_a_city(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "city"
-    args = ("demo", "--enterprises", "400", "--months", "6", "--home", home)
+    args = ("demo", "--enterprises", "400", "--months", "6", "--no-serve", "--home", home)
 
     first = cli(*args)
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from fengyan import __version__
 from fengyan.cli.audit import app as _audit_commands
+from fengyan.cli.cases import app as _case_commands
 from fengyan.cli.graph import graph as _graph_command
 from fengyan.cli.indicators import indicators as _indicators_command
 from fengyan.cli.resolve import app as _resolve_commands
@@ -293,8 +294,11 @@ def demo(
     months: Annotated[int, typer.Option(help="Months simulated.")] = 36,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated city.")] = 1,
     home: HomeOpt = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Do not start the workbench server at the end.")
+    ] = False,
 ) -> None:
-    """Simulate a demo city (Shenzhen, 20,000 firms, 36 months), ingest it, show the store."""
+    """Simulate a demo city (Shenzhen), ingest and score it, serve the workbench to demo users."""
     ws = _ws(home)
     ws.init()
     console.print(t("cli_demo_start", home=ws.settings.home))
@@ -313,6 +317,22 @@ def demo(
 
         run_and_report(ws, [], skip_ingest=True)
     console.print(t("cli_demo_next"))
+    _demo_web(ws, home, serve=not no_serve)
+
+
+def _demo_web(ws: Workspace, home: Path | None, serve: bool) -> None:
+    """Demo accounts (printed with the address), then the server unless told not to."""
+    from fengyan.cli.demo_web import ensure_demo_users, print_logins
+    from fengyan.web.settings import WebSettings
+
+    settings = WebSettings.from_env()
+    url = f"http://{settings.host}:{settings.port}/"
+    print_logins(console, ensure_demo_users(ws, settings), url)
+    if serve:
+        from fengyan.cli.web import serve as serve_command
+
+        console.print(t("cli_demo_serving_hint"))
+        serve_command(host=None, port=None, home=home)
 
 
 def _ingest_summary(ws: Workspace, folder: Path) -> None:
@@ -412,6 +432,7 @@ def docs(
 # Entity resolution and the graph keep their commands in cli/resolve.py and cli/graph.py.
 app.add_typer(_resolve_commands, name="resolve")
 app.add_typer(_audit_commands, name="audit")
+app.add_typer(_case_commands, name="cases")
 app.command(name="graph")(_graph_command)
 app.command(name="indicators")(_indicators_command)
 app.command(name="run")(_run_command)

@@ -35,7 +35,7 @@ from fengyan.workspace import Workspace
 log = logging.getLogger("fengyan.web")
 
 API_PREFIX = "/api/"
-OPTIONAL_ROUTERS = ("pages", "api", "public")
+OPTIONAL_ROUTERS = ("pages", "api", "public", "cases", "audit")
 # Swagger UI sets style attributes from its own script; nothing else is relaxed for /docs.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

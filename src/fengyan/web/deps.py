@@ -173,6 +173,8 @@ Export = Annotated[Principal, Depends(require("export"))]
 ManageUsers = Annotated[Principal, Depends(require("manage_users"))]
 ViewAudit = Annotated[Principal, Depends(require("view_audit"))]
 PushIngest = Annotated[Principal, Depends(require("push_ingest"))]
+ViewCases = Annotated[Principal, Depends(require("view_cases"))]
+WorkCases = Annotated[Principal, Depends(require("work_cases"))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,3 +97,40 @@ def test_address_keys_equal_single(rows: list[tuple[str | None, str | None]]) ->
 def test_translate_matches_str_translate() -> None:
     text = "ＡＢＣ　１２３【鹏润】“科技”《有限》·公司\U0001f600"
     assert batch.translate(text, "fold") == text.translate(batch.ref._lexicon().fold_table)
+
+
+def test_branch_split_takes_the_last_form_not_at_the_end() -> None:
+    # 公司 last occurs at the very end, so the reference ignores it (and its earlier
+    # occurrence): no parent form, no branch; with 有限公司 before the branch there is one.
+    names = [
+        "鹏润公司南山分公司",
+        "鹏润有限公司南山分公司",
+        "鹏润有限公司宝安有限公司南山分公司",
+        "鹏润(有限合伙)福田分店",
+        "南山分公司",
+    ]
+    want = [split_name(n) for n in names]
+    assert [(w.core, w.branch) for w in want][:3] == [
+        ("鹏润公司南山分", ""),
+        ("鹏润", "南山分公司"),
+        ("鹏润有限公司宝安", "南山分公司"),
+    ]
+    _same_as_single(names)
+
+
+def test_address_keys_of_repeated_addresses_follow_their_rows() -> None:
+    # Keys are computed once per distinct text: rows sharing a text but not a region
+    # must still get their own region part.
+    rows = [
+        ("深南大道1234号伟丰达大厦A座1501室", "440305007003"),
+        (None, "440305"),
+        ("深南大道1234号伟丰达大厦A座1501室", "440304"),
+        ("", None),
+        ("深南大道1234号伟丰达大厦A座1501室", "440305007003"),
+    ]
+    key, room = batch.address_keys(
+        pa.array([r[0] for r in rows], pa.string()), pa.array([r[1] for r in rows], pa.string())
+    )
+    assert key.to_pylist() == [address_key(t, r) for t, r in rows]
+    assert room.to_pylist() == [address_room_key(t, r) for t, r in rows]
+    assert key[0].as_py() != key[2].as_py()

@@ -25,6 +25,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pypinyin.pinyin_dict import pinyin_dict
 
 from fengyan.resolve import names as ref
 from fengyan.standards.text import _HALFWIDTH
@@ -153,9 +154,9 @@ def split_names(names: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
     parent, branch = folded, pa.array([""] * n, pa.string())
     if branchy.any():
         idx = np.flatnonzero(branchy)
-        pairs = [ref._split_branch(s) for s in folded.take(pa.array(idx)).to_pylist()]
-        parent = _set(parent, branchy, pa.array([p for p, _ in pairs], pa.string()))
-        branch = _set(branch, branchy, pa.array([b for _, b in pairs], pa.string()))
+        sub_parent, sub_branch = _split_branches(folded.take(pa.array(idx)))
+        parent = _set(parent, branchy, sub_parent)
+        branch = _set(branch, branchy, sub_branch)
     # Legal form: up to two endings, 合伙企业(有限合伙).
     body, second, cut = _strip_suffixes(parent, lex.forms, np.ones(n, dtype=bool))
     body, first, _ = _strip_suffixes(body, lex.forms, cut)
@@ -166,6 +167,31 @@ def split_names(names: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
     region, core = _split_region(body)
     core, region = _strip_bracket(core, region)
     return pa.table({"key": key, "region": region, "core": core, "form": form, "branch": branch})
+
+
+def _split_branches(names: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``names._split_branch`` of names that end in a branch word: (parent, branch part).
+
+    As the reference: the cut is the largest end of the *last* occurrence of any legal form
+    that is not at the very end of the name. A greedy ``.*`` before the form finds its last
+    occurrence (RE2, one pass per form).
+    """
+    lengths = pc.utf8_length(names).to_numpy(zero_copy_only=False)
+    best = np.full(len(names), -1, dtype=np.int64)
+    for suffix, _ in ref._lexicon().forms:
+        found = pc.extract_regex(names, "^(?P<p>.*" + re.escape(suffix) + ")")
+        end = pc.fill_null(pc.utf8_length(pc.struct_field(found, "p")), -1)
+        end_np = end.to_numpy(zero_copy_only=False).astype(np.int64)
+        ok = (end_np >= 0) & (end_np < lengths)
+        best = np.where(ok, np.maximum(best, end_np), best)
+    cut = np.where(best < 0, lengths, best)
+    parent, branch = names, pa.array([""] * len(names), pa.string())
+    for at in np.unique(cut[best >= 0]).tolist():
+        rows = (best >= 0) & (cut == at)
+        part = names.take(pa.array(np.flatnonzero(rows)))
+        parent = _set(parent, rows, pc.utf8_slice_codeunits(part, 0, at))
+        branch = _set(branch, rows, pc.utf8_slice_codeunits(part, at))
+    return parent, branch
 
 
 def _split_region(body: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -261,9 +287,27 @@ def address_keys(
     The same regular expressions as ``contacts.py`` (written for Python's re and RE2
     alike), run by Arrow over all rows.
     """
+    text = _strings(texts)
+    # The text's parts are computed once per distinct address (people share flats, firms
+    # share business centres), then spread to the rows.
+    distinct = pc.unique(text)
+    at = pc.index_in(text, value_set=distinct, skip_nulls=False)
+    road, building, room, has_road = (part.take(at) for part in _address_parts(distinct))
+    region = pc.utf8_trim_whitespace(_strings(regions))
+    ok = pc.fill_null(pc.match_substring_regex(region, _REGION_CODE), False)
+    region9 = pc.if_else(
+        ok, pc.utf8_slice_codeunits(pc.utf8_rpad(region, 12, "0"), 0, 9), pa.scalar("")
+    )
+    key = pc.binary_join_element_wise(region9, road, building, "|")
+    key = pc.if_else(has_road, key, pa.scalar(None, pa.string()))
+    room_key = pc.binary_join_element_wise(key, room, "|")
+    return key, room_key
+
+
+def _address_parts(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """(road, building, room, has_road) of each address, as ``contacts._address_parts``."""
     from fengyan.resolve import contacts
 
-    text = _strings(texts)
     given = pc.fill_null(pc.not_equal(text, ""), False)
     raw = [t if t is not None else "" for t in text.to_pylist()]
     s = pa.array(upper_many(fold_many(raw)), pa.string())
@@ -281,15 +325,7 @@ def address_keys(
     )
     after = pc.if_else(found, pc.struct_field(block, "after"), pc.struct_field(plain, "after"))
     room = pc.replace_substring_regex(after, contacts._ROOM_WORDS, "")
-    region = pc.utf8_trim_whitespace(_strings(regions))
-    ok = pc.fill_null(pc.match_substring_regex(region, _REGION_CODE), False)
-    region9 = pc.if_else(
-        ok, pc.utf8_slice_codeunits(pc.utf8_rpad(region, 12, "0"), 0, 9), pa.scalar("")
-    )
-    key = pc.binary_join_element_wise(region9, road, building, "|")
-    key = pc.if_else(has_road, key, pa.scalar(None, pa.string()))
-    room_key = pc.binary_join_element_wise(key, room, "|")
-    return key, room_key
+    return road, building, room, has_road
 
 
 def sound_keys(texts: Sequence[str]) -> list[str]:
@@ -298,5 +334,7 @@ def sound_keys(texts: Sequence[str]) -> list[str]:
         return []
     sep = _separator("".join(texts))
     # A reading ends in a space that sound_key strips at the end of each text.
-    joined = sep.join(texts).translate(ref._readings())
+    joined = sep.join(texts)
+    table = {ord(c): ref.reading_of(ord(c)) for c in set(joined) if ord(c) in pinyin_dict}
+    joined = joined.translate(table)
     return [t.rstrip() for t in joined.split(sep)]

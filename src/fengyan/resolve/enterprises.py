@@ -44,6 +44,7 @@ from fengyan.resolve.registry import (
     load_mentions,
     load_old_keys,
     load_registry,
+    materialise_register,
 )
 
 __all__ = [
@@ -168,6 +169,7 @@ def prepare(
     Returns it with the entities table and the number of records; the caller closes it.
     """
     clock = clock or _Clock()
+    materialise_register(con)
     entities, names = load_registry(con)
     mentions = load_mentions(con, settings)
     clock.lap("load")

@@ -247,14 +247,18 @@ def is_masked_person(name: str) -> bool:
 @cache
 def _readings() -> dict[int, str]:
     """Character → its first reading without tone (鹏 and 朋 → peng), from pypinyin."""
-    out = {}
-    for code, readings in pinyin_dict.items():
-        first = readings.split(",", 1)[0]
-        plain = "".join(
-            c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c)
-        )
-        out[code] = plain.replace("ü", "v") + " "
-    return out
+    return {code: reading_of(code) for code in pinyin_dict}
+
+
+@cache
+def reading_of(code: int) -> str:
+    """The entry of :func:`_readings` for one character (with its trailing space).
+
+    The batch path looks up only the characters its names use, not the 40,000 of the table.
+    """
+    first = pinyin_dict[code].split(",", 1)[0]
+    plain = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
+    return plain.replace("ü", "v") + " "
 
 
 def sound_key(text: str) -> str:

@@ -91,10 +91,11 @@ def load_persons(con: duckdb.DuckDBPyConnection) -> pa.Table:
                   region_code AS region
            FROM person ORDER BY person_id"""
     ).to_arrow_table()
-    names = [n if n is not None else "" for n in rows["name"].to_pylist()]
-    name_keys = pa.array(fold_many(names), pa.string())
-    name_keys = pc.if_else(pc.is_valid(rows["name"]), name_keys, pa.scalar(None, pa.string()))
-    name_keys = pc.if_else(pc.equal(rows["name"], ""), pa.scalar(None, pa.string()), name_keys)
+    # Folded once per distinct name (namesakes are common), then spread to the rows.
+    distinct = pc.unique(rows["name"].combine_chunks()).drop_null()
+    distinct = distinct.filter(pc.not_equal(distinct, ""))
+    folded = pa.array(fold_many(distinct.to_pylist()), pa.string())
+    name_keys = folded.take(pc.index_in(rows["name"], value_set=distinct))
     building, room = address_keys(rows["address"], rows["region"])
     return (
         rows.append_column("name_key", name_keys)
@@ -121,7 +122,9 @@ def link_persons(
         ]
     )
     prior = 1.0 / max(records.num_rows, 1)
-    scored = scoring.score_pairs(settings.splink, left, None, prior, settings.thresholds.review)
+    scored = scoring.score_pairs(
+        settings.splink, _comparable(left), None, prior, settings.thresholds.review
+    )
     th = settings.thresholds
     # Records sharing a hash start as one cluster, named by an anchor (1.); only the
     # records a pair or a decision names are looked at in Python.
@@ -166,6 +169,27 @@ def link_persons(
             suggestions.append(Suggestion(KEY + a, KEY + b, p, detail))
     roots = {a: clusters.find(a) for a in touched}
     return _result(records, roots, how, suggestions)
+
+
+# The columns the person blocking rules join on (settings.yaml): a pair is only generated
+# between records that agree on one of them and of which one lacks an ID-number hash.
+BLOCKING_KEYS: Final = ("name_key", "phone1", "room_key")
+
+
+def _comparable(left: pa.Table) -> pa.Table:
+    """The records that can be in a pair: without a hash, or sharing a blocking key with one.
+
+    Most records carry a hash, and two hashed records are never compared, so the model
+    only needs those few; the pairs and their scores are the same as over all records.
+    """
+    if any(c not in left.column_names for c in ("id_hash", *BLOCKING_KEYS)):
+        return left
+    bare = pc.is_null(left["id_hash"])
+    keep = bare
+    for column in BLOCKING_KEYS:
+        values = pc.unique(left[column].filter(bare)).drop_null()
+        keep = pc.or_(keep, pc.fill_null(pc.is_in(left[column], value_set=values), False))
+    return left.filter(keep)
 
 
 def _anchors(records: pa.Table, wanted: set[str]) -> dict[str, str]:

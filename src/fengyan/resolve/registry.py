@@ -39,6 +39,71 @@ def has_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Iterable[st
     return bool(have) and set(columns) <= have
 
 
+# The columns of the register's tables that this module reads (and the lake's version end).
+_READ: Final = {
+    "enterprise": (
+        "credit_code",
+        "name",
+        "former_names",
+        "region_code",
+        "status",
+        "status_date",
+        "operating_region_code",
+        "established",
+        "org_code",
+        "reg_no",
+    ),
+    "branch": ("parent_credit_code", "branch_name", "branch_credit_code", "branch_reg_no"),
+}
+
+
+def materialise_register(con: duckdb.DuckDBPyConnection) -> None:
+    """Read the register's lake views once: ``enterprise`` and ``branch`` become tables.
+
+    A lake connection (:meth:`fengyan.lake.store.Lake.connect`) has a view per table that
+    recomputes the versions (a window over every Parquet file) each time it is read, and
+    the loaders here read the register six times over. The versions view is read once, with
+    only the columns of ``_READ``, into a temporary table of the same name that shadows it;
+    the current view becomes the versions still open (``_valid_to IS NULL``: what the lake's
+    current view selects, at ``as_of`` too). Idempotent; tables that are not lake views
+    (registered Arrow tables, test fixtures) are left alone.
+    """
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+    for table, wanted in _READ.items():
+        versions = f"{table}__versions"
+        kinds = dict(
+            con.execute(
+                """SELECT table_name, table_type FROM information_schema.tables
+                   WHERE table_catalog = ? AND table_schema = 'main' AND table_name IN (?, ?)""",
+                [catalog, table, versions],
+            ).fetchall()
+        )
+        shadowed = con.execute(
+            """SELECT count(*) FROM information_schema.tables
+               WHERE table_catalog = 'temp' AND table_name IN (?, ?)""",
+            [table, versions],
+        ).fetchall()[0][0]
+        if kinds.get(table) != "VIEW" or kinds.get(versions) != "VIEW" or shadowed:
+            continue
+        have = {
+            r[0]
+            for r in con.execute(
+                """SELECT column_name FROM information_schema.columns
+                   WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?""",
+                [catalog, versions],
+            ).fetchall()
+        }
+        if "_valid_to" not in have:
+            continue
+        cols = ", ".join(f'"{c}"' for c in (*wanted, "_valid_to") if c in have)
+        con.execute(
+            f"""CREATE TEMP TABLE "{versions}" AS
+                SELECT {cols} FROM "{catalog}".main."{versions}";
+                CREATE TEMP VIEW "{table}" AS
+                SELECT * FROM temp.main."{versions}" WHERE _valid_to IS NULL"""  # noqa: S608 - names from this module
+        )
+
+
 def load_registry(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
     """``(entities, names)`` of the register as the lake connection sees it.
 
@@ -92,7 +157,7 @@ def load_registry(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
         SELECT DISTINCT '{PREFIX}' || credit_code AS canonical_id, name, min(how) AS how
         FROM ({" UNION ALL ".join(names)}) AS t (credit_code, name, how)
         WHERE name IS NOT NULL AND credit_code IS NOT NULL
-        GROUP BY ALL ORDER BY canonical_id, name
+        GROUP BY ALL
         """  # noqa: S608 - as above
         ).to_arrow_table()
         if names
@@ -159,8 +224,7 @@ def load_old_keys(con: duckdb.DuckDBPyConnection) -> pa.Table:
         f"""SELECT key_kind, key, '{PREFIX}' || any_value(code) AS canonical_id
             FROM ({" UNION ALL ".join(parts)}) AS t (key_kind, key, code)
             WHERE key IS NOT NULL AND code IS NOT NULL
-            GROUP BY key_kind, key HAVING count(DISTINCT code) = 1
-            ORDER BY key_kind, key"""  # noqa: S608 - as above
+            GROUP BY key_kind, key HAVING count(DISTINCT code) = 1"""  # noqa: S608 - as above
     ).to_arrow_table()
 
 
@@ -229,7 +293,7 @@ def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) 
         )
     if not selects:
         return _MENTION_SCHEMA.empty_table()
-    table = con.sql(" UNION ALL ".join(selects) + " ORDER BY record_key").to_arrow_table()
+    table = con.sql(" UNION ALL ".join(selects)).to_arrow_table()
     return _classify_codes(table).cast(_MENTION_SCHEMA)
 
 
@@ -238,7 +302,7 @@ def _classify_codes(table: pa.Table) -> pa.Table:
     raw = pc.utf8_upper(pc.replace_substring(table["code"], "-", ""))
     values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object)
     values[pc.is_null(raw).to_numpy(zero_copy_only=False)] = ""
-    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+    lengths = pc.fill_null(pc.utf8_length(raw), 0).to_numpy(zero_copy_only=False)
     credit = np.zeros(len(values), dtype=bool)
     org = np.zeros(len(values), dtype=bool)
     reg = np.zeros(len(values), dtype=bool)

@@ -8,6 +8,7 @@ category file, the division table, the i18n catalogues — in the reader's langu
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from typing import Any, TypeVar
 
@@ -117,14 +118,35 @@ def model_label(model: str, lang: str) -> str:
     return m.name.en if lang == "en" else m.name.zh
 
 
+_SPECS_LOCK = threading.Lock()
+
+
+@cache
+def _specs() -> Any:
+    """The indicator specs, read once per process (several seconds: never per request).
+
+    The lock keeps concurrent first requests from each parsing the YAML again.
+    """
+    with _SPECS_LOCK:
+        try:
+            from fengyan.indicators.load import load_specs
+
+            return load_specs()
+        except (ModuleNotFoundError, ValueError):
+            return None
+
+
+def warm_up() -> None:
+    """Read the catalogues pages need (called when the lake copy is built)."""
+    _indicator_catalogue()
+    _category_names()
+
+
 @cache
 def _indicator_catalogue() -> dict[str, dict[str, Any]]:
     """Indicator id → names, dimension and explanation templates (from the specs)."""
-    try:
-        from fengyan.indicators.load import load_specs
-
-        specs = load_specs()
-    except (ModuleNotFoundError, ValueError):
+    specs = _specs()
+    if specs is None:
         return {}
     out: dict[str, dict[str, Any]] = {}
     for s in specs.indicators:
@@ -140,12 +162,8 @@ def _indicator_catalogue() -> dict[str, dict[str, Any]]:
 
 @cache
 def _category_names() -> dict[str, tuple[str, str]]:
-    try:
-        from fengyan.indicators.load import load_specs
-
-        cats = load_specs().categories
-    except (ModuleNotFoundError, ValueError):
-        return {}
+    specs = _specs()
+    cats = specs.categories if specs is not None else None
     if cats is None:
         return {}
     return {c.id: (c.name.zh, c.name.en) for c in cats.categories}

@@ -200,6 +200,9 @@ class LakeCache:
             if not force and self._con is not None and generation == self._generation:
                 return
             mark = time.perf_counter()
+            from fengyan.web.services.common import warm_up
+
+            warm_up()
             con, made = self._build()
             self.lake_tables = frozenset(self.lake.tables())
             old = self._con

@@ -38,10 +38,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_simulate.py
 
-# Debian's chromium for the end-to-end web tests (Playwright's own browser download does not
+# Debian's chromium and a CJK font for the end-to-end web tests (Playwright's own browser download does not
 # work on closed networks). Needs root; skipped when the browser is already there.
 browser:
-	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,11 @@
 
 1. **Dictionary and automaton.** ``--names`` synthetic firm names made by the simulator's
    name generator (real brand words of ``simulate/data``, industry words of the shipped
-   parameters, the three Shenzhen name styles). Times: taking names apart (``split_name``,
-   in ``--workers`` processes), deriving surfaces (:func:`build_dictionary`) and building
-   the ahocorasick-rs automaton (:class:`Linker`); peak RSS of the process.
+   parameters, the three Shenzhen name styles), generated in a child process and read back
+   as Arrow (as the service reads them from the lake). Times: the column-wise dictionary
+   build (:func:`build_dictionary`: normalising and taking names apart in ``--workers``
+   processes, surfaces, CSR arrays) and the sharded ahocorasick-rs automaton
+   (:class:`Linker`, shards built in threads); peak RSS of the process and its children.
 2. **Throughput.** ``--articles`` articles of about 1 KB (news sentences with promises and
    risk words around 1–3 firm names written in full, short or as 鹏润公司), each normalised,
    linked and scanned for feature and event words (keyword event tagging), in one process
@@ -21,6 +23,7 @@ Results go to benchmarks/results/text_link.json and text_link.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -33,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from fengyan.resolve.names import split_name
+from _common import bench_workspace
 from fengyan.simulate import names as simnames
 from fengyan.simulate.core import join
 from fengyan.simulate.params import load_params
@@ -66,7 +70,7 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic_names(n: int, seed: int) -> tuple[list[str], list[str], list[str]]:
+def synthetic_names(n: int, seed: int) -> pa.Table:
     """``n`` distinct firm names (full, short form, brand) by the simulator's generator."""
     rng = np.random.default_rng(seed)
     params = load_params()
@@ -78,36 +82,46 @@ def synthetic_names(n: int, seed: int) -> tuple[list[str], list[str], list[str]]
         rng, brand, word, np.full(n, "有限公司"), style, "深圳市", "深圳",
         np.full(n, "南山区"), np.zeros(n, dtype=bool),
     )  # fmt: skip
-    return full.tolist(), join(brand, word).tolist(), brand.tolist()
+    return pa.table({"full": full, "short": join(brand, word), "brand": brand})
 
 
-def _cores(names: list[str]) -> list[str]:
-    return [split_name(n).core for n in names]
+def _write_names(n: int, seed: int, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as sink:
+        table = synthetic_names(n, seed)
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=1 << 20)
 
 
-def split_cores(names: list[str], workers: int) -> list[str]:
-    """``split_name(name).core`` of every name, in ``workers`` processes."""
-    if workers <= 1:
-        return _cores(names)
-    step = -(-len(names) // (workers * 8))
-    chunks = [names[i : i + step] for i in range(0, len(names), step)]
-    with get_context("fork").Pool(workers) as pool:
-        return [c for part in pool.map(_cores, chunks) for c in part]
+def names_file(n: int, seed: int) -> pa.Table:
+    """The synthetic names, generated in a child process (its memory is not ours) and
+    memory-mapped back as Arrow."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"names-{n}-{seed}.arrow"
+    if not path.exists():
+        child = get_context("fork").Process(target=_write_names, args=(n, seed, path))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError("name generation failed")
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
-def make_articles(
-    n: int, full: list[str], short: list[str], brand: list[str], seed: int
-) -> list[str]:
+def make_articles(n: int, names: pa.Table, seed: int) -> list[str]:
     """About 1 KB articles naming 1–3 firms each (full 60 %, short 30 %, 鹏润公司 10 %)."""
     rng = np.random.default_rng(seed + 1)
+    picks = rng.integers(0, names.num_rows, 3 * n)
+    taken = names.take(pa.array(picks))
+    full, short, brand = (taken[c].to_pylist() for c in ("full", "short", "brand"))
     out = []
+    k = 0
     for _ in range(n):
         parts: list[str] = []
-        firms = rng.integers(0, len(full), int(rng.integers(1, 4)))
+        firms = list(range(k, k + int(rng.integers(1, 4))))
+        k += 3
         while sum(len(p) for p in parts) < 330:  # ≈ 1 KB of UTF-8
             parts.append(FILLER[int(rng.integers(0, len(FILLER)))])
-            if len(firms):
-                f, firms = int(firms[0]), firms[1:]
+            if firms:
+                f = firms.pop(0)
                 form = rng.random()
                 name = full[f] if form < 0.6 else short[f] if form < 0.9 else brand[f] + "公司"
                 parts.append(f"{name}表示，将继续依法合规经营。")
@@ -154,20 +168,26 @@ def bench_automaton(args: argparse.Namespace) -> dict[str, Any]:
     """Parts 1 and 2."""
     global _LINKER, _SCANNER
     settings = load_settings().linking
+    settings = dataclasses.replace(
+        settings, build_workers=args.workers, automaton_shards=args.workers
+    )
     t0 = time.perf_counter()
-    full, short, brand = synthetic_names(args.names, args.seed)
+    names = names_file(args.names, args.seed)
     gen = time.perf_counter() - t0
-    print(f"generated {len(full):,} names in {gen:.1f} s (e.g. {full[0]}, {full[1]})", flush=True)
-    t0 = time.perf_counter()
-    cores = split_cores(full, args.workers)
-    split_s = time.perf_counter() - t0
-    print(f"split_name: {split_s:.1f} s on {args.workers} processes", flush=True)
-    t0 = time.perf_counter()
-    firm = list(range(len(full)))
-    d = build_dictionary(firm, full, ["current"] * len(full), settings, cores=cores)
+    full = names["full"]
+    print(f"{len(full):,} names in {gen:.1f} s (e.g. {full[0]}, {full[1]})", flush=True)
+    rss_start = rss_mib()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
+    firm = np.arange(len(full), dtype=np.int32)
+    kinds = pa.array(["current"], pa.string()).take(pa.array(np.zeros(len(full), np.int32)))
+    d = build_dictionary(firm, full, kinds, settings, workers=args.workers)
     dict_s = time.perf_counter() - t0
-    print(f"dictionary: {dict_s:.1f} s, {len(d.patterns):,} surfaces, {d.entries:,} entries")
-    del cores
+    dict_cpu = time.process_time() - c0 + _children_cpu() - k0
+    print(
+        f"dictionary: {dict_s:.1f} s ({dict_cpu:.1f} s CPU), {len(d.patterns):,} surfaces, "
+        f"{d.entries:,} entries; RSS {rss_mib():,.0f} MiB",
+        flush=True,
+    )
     n = len(full)
     facts = FirmFacts(
         ids=[str(i) for i in range(n)],
@@ -183,11 +203,16 @@ def bench_automaton(args: argparse.Namespace) -> dict[str, Any]:
     build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     _SCANNER = LexiconScanner()
     rss_after = rss_mib()
-    print(f"automaton: {build_s:.1f} s ({build_cpu:.1f} s CPU); peak RSS {rss_after:,.0f} MiB")
-    articles = make_articles(args.articles, full, short, brand, args.seed)
+    children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"automaton: {build_s:.1f} s ({build_cpu:.1f} s CPU, {args.workers} shards); "
+        f"peak RSS {rss_after:,.0f} MiB (children {children_rss:,.0f})",
+        flush=True,
+    )
+    articles = make_articles(args.articles, names, args.seed)
     kb = sum(len(a.encode("utf-8")) for a in articles) / len(articles) / 1024
     load = os.getloadavg()[0]
-    one, _, _ = throughput(articles[: max(1, len(articles) // 4)], 1)
+    one, one_cpu, _ = throughput(articles[: max(1, len(articles) // 4)], 1)
     many, many_cpu, totals_many = throughput(articles, args.workers)
     print(
         f"throughput: {one:,.0f} articles/s (1 process), {many:,.0f}/s ({args.workers}); "
@@ -198,16 +223,20 @@ def bench_automaton(args: argparse.Namespace) -> dict[str, Any]:
         "surfaces": len(d.patterns),
         "entries": d.entries,
         "generate_s": round(gen, 1),
-        "split_name_s": round(split_s, 1),
-        "split_workers": args.workers,
+        "build_workers": args.workers,
         "dictionary_s": round(dict_s, 1),
+        "dictionary_cpu_s": round(dict_cpu, 1),
         "automaton_s": round(build_s, 1),
         "automaton_cpu_s": round(build_cpu, 1),
+        "build_s": round(dict_s + build_s, 1),
+        "rss_names_mib": round(rss_start),
         "rss_before_automaton_mib": round(rss_before),
         "peak_rss_mib": round(rss_after),
+        "children_peak_rss_mib": round(children_rss),
         "articles": len(articles),
         "article_kib": round(kb, 2),
         "articles_per_s_1": round(one),
+        "articles_per_cpu_s_1": round(one_cpu),
         "articles_per_s_workers": round(many),
         "articles_per_cpu_s": round(many_cpu),
         "articles_per_s_2_dedicated_cores": round(2 * many_cpu),
@@ -220,14 +249,17 @@ def bench_automaton(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def bench_city(args: argparse.Namespace) -> dict[str, Any]:
     """Part 3: P/R of linking on a simulated city."""
     from fengyan.ingest.service import ingest_path
     from fengyan.resolve.service import resolve
-    from fengyan.settings import Settings
     from fengyan.simulate.service import simulate
     from fengyan.text.service import evaluate_linking, run_text
-    from fengyan.workspace import Workspace
 
     root = WORK / f"city-{args.firms}x{args.months}-seed{args.seed}"
     shutil.rmtree(root, ignore_errors=True)
@@ -238,16 +270,7 @@ def bench_city(args: argparse.Namespace) -> dict[str, Any]:
     simulate(city, params, seed=args.seed)
     times["simulate"] = time.perf_counter() - t0
     home = root / "home"
-    ws = Workspace(
-        Settings(
-            home=home,
-            lake_dir=home / "lake",
-            database_url=f"sqlite:///{home / 'fengyan.db'}",
-            chunk_rows=50_000,
-            pseudonym_key_env="bench-key",
-        )
-    )
-    ws.init()
+    ws = bench_workspace(home)
     t0 = time.perf_counter()
     ingest_path(ws, city)
     times["ingest"] = time.perf_counter() - t0
@@ -291,19 +314,23 @@ def markdown(result: dict[str, Any], command: str) -> str:
     a = result.get("automaton")
     if a:
         lines += [
-            "| names | surfaces | split_name | dictionary | automaton build (CPU) | peak RSS | "
+            "| names | surfaces | dictionary (CPU) | automaton (CPU) | build total | peak RSS | "
             "articles/s, 1 process | articles/s, workers | per CPU s | 2 dedicated cores |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {a['names']:,} | {a['surfaces']:,} | {a['split_name_s']} s "
-            f"({a['split_workers']} proc.) | {a['dictionary_s']} s | {a['automaton_s']} s "
-            f"({a['automaton_cpu_s']} s) | {a['peak_rss_mib']:,} MiB | {a['articles_per_s_1']:,} | "
+            f"| {a['names']:,} | {a['surfaces']:,} | {a['dictionary_s']} s "
+            f"({a['dictionary_cpu_s']} s, {a['build_workers']} proc.) | {a['automaton_s']} s "
+            f"({a['automaton_cpu_s']} s, {a['workers']} shards) | **{a['build_s']} s** | "
+            f"{a['peak_rss_mib']:,} MiB | {a['articles_per_s_1']:,} | "
             f"{a['articles_per_s_workers']:,} ({a['workers']}) | {a['articles_per_cpu_s']:,} | "
             f"{a['articles_per_s_2_dedicated_cores']:,} |",
             "",
             f"{a['articles']:,} articles of {a['article_kib']} KiB on average; per article "
             f"{a['mentions_per_article']} mentions, {a['feature_hits_per_article']} feature "
-            f"hits, {a['events_per_article']} event types; worker peak RSS "
-            f"{a['worker_peak_rss_mib']:,} MiB (shared pages counted in each); load average "
+            f"hits, {a['events_per_article']} event types. Memory: {a['rss_names_mib']:,} MiB "
+            f"with the names mapped, {a['rss_before_automaton_mib']:,} MiB after the "
+            f"dictionary, {a['peak_rss_mib']:,} MiB peak with the automaton; name-preparing "
+            f"children and throughput workers peaked at {a['worker_peak_rss_mib']:,} MiB "
+            "each (shared pages counted in each). Load average "
             f"{a['load_average']} on 2 cores during the run (other jobs), so wall-clock "
             "rates understate what 2 dedicated cores do; '2 dedicated cores' is 2 × articles "
             "per CPU second.\n",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengyan.text.ads import check_ad
 from fengyan.text.keywords import KeywordTagger
@@ -77,3 +79,41 @@ def test_one_megabyte_article_is_processed_quickly() -> None:
     assert sum(v.rule_id == "AD_GUARANTEED_PRINCIPAL" for v in violations) == 12
     assert label in ("negative", "neutral", "positive") and len(toward) == 2
     assert elapsed < 20  # measured ≈ 2 s on one loaded core
+
+
+def _reference_normalize(text: str | None) -> str:
+    """The step-by-step normalisation the fast paths of normalize_text must equal."""
+    import html
+    import re
+
+    from fengyan.standards.text import to_halfwidth
+    from fengyan.text.normalize import _t2s
+
+    if not text:
+        return ""
+    tag = re.compile(r"<[^>]{0,500}>")
+    out = html.unescape(html.unescape(tag.sub(" ", text)))
+    out = tag.sub(" ", out)
+    invisible = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xFE00, 0xFE10)])
+    lower = {c: c + 32 for c in range(65, 91)}
+    out = to_halfwidth(out).translate(invisible).translate(lower)
+    return re.sub(r"\s+", " ", _t2s().convert(out)).strip()
+
+
+_NOISY_CHARS = "鵬潤科技ＡＢｃ１２　 \u200b\ufe0f<b>&amp;nbsp;ABCxyz😀\n\t理财年化"
+
+
+@given(st.text(alphabet=st.sampled_from(list(_NOISY_CHARS)), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_normalize_fast_paths_equal_the_reference(text: str) -> None:
+    assert normalize_text(text) == _reference_normalize(text)
+    folded = fold_aligned(text)
+    assert len(folded) == len(text)
+
+
+def test_long_text_fold_equals_the_short_path() -> None:
+    # Above 20,000 characters the fold goes through a NumPy lookup array instead.
+    piece = "<p>平臺ＡＢＣ年化１８％\u200b😀</p>&amp;nbsp;鵬潤 "
+    text = piece * 2000
+    assert normalize_text(text) == _reference_normalize(text)
+    assert fold_aligned(text) == "".join(fold_aligned(piece) for _ in range(2000))

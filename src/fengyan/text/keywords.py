@@ -32,6 +32,7 @@ class KeywordTagger:
         """Build the tagger from ``lexicons`` (the packaged ones by default)."""
         lex = lexicons or load_lexicons()
         self.event_types = tuple(lex.event_types)
+        self.blockers = lex.blockers
         # Longest terms first so that the evidence lists the most specific wording.
         self._events = sorted(
             ((w.term, w.event, w.weight) for w in lex.event_words), key=lambda t: -len(t[0])
@@ -48,19 +49,24 @@ class KeywordTagger:
             key=lambda t: -len(t[0]),
         )
 
-    @staticmethod
-    def _scan(text: str, terms: list[tuple[str, str, float]]) -> list[Hit]:
+    def _scan(
+        self, text: str, terms: list[tuple[str, str, float]], *, blocked: bool = False
+    ) -> list[Hit]:
         norm = normalize_text(text)
         hits = []
         for term, label, weight in terms:
             start = norm.find(term)
+            # An occurrence right after a blocker (请勿逾期) is advice: look further on.
+            while blocked and start >= 0 and self.blockers.blocks(norm, start):
+                start = norm.find(term, start + 1)
             if start >= 0:
                 hits.append(Hit(term, label, weight, start))
         return sorted(hits, key=lambda h: (h.start, -len(h.term)))
 
     def event_hits(self, text: str | None) -> list[Hit]:
-        """Every event trigger word in ``text``, in reading order."""
-        return self._scan(text or "", self._events)
+        """Every event trigger word in ``text`` (its first occurrence that no blocker of
+        ``event_words.yaml`` precedes), in reading order."""
+        return self._scan(text or "", self._events, blocked=True)
 
     def feature_hits(self, text: str | None) -> list[Hit]:
         """Every feature word (特征词) in ``text``, in reading order."""

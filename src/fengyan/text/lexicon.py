@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from fengyan.schema.loader import _StrictLoader
 from fengyan.text.normalize import normalize_text
+from fengyan.yamlstrict import StrictLoader as _StrictLoader
 
 
 class LexiconError(ValueError):
@@ -80,6 +80,32 @@ class EventType(BaseModel):
     ccks: tuple[str, ...] = ()
 
 
+class Blockers(BaseModel):
+    """Words that make a following event trigger advice, not an event (请勿逾期)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: int = Field(default=2, ge=0, le=10)  # characters allowed between the two
+    words: tuple[str, ...] = ()
+
+    @field_validator("words")
+    @classmethod
+    def _normalised_and_distinct(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        for w in words:
+            if not w or normalize_text(w) != w:
+                raise ValueError(f"blocker {w!r} must be non-empty and in normalised form")
+        if len(set(words)) != len(words):
+            raise ValueError("a blocker is listed twice")
+        return words
+
+    def blocks(self, text: str, start: int) -> bool:
+        """Whether a blocker ends at most ``window`` characters before ``start``."""
+        for w in self.words:
+            if text.rfind(w, max(0, start - self.window - len(w)), start) >= 0:
+                return True
+        return False
+
+
 class Lexicons(BaseModel):
     """All packaged lexicons, validated against each other."""
 
@@ -88,6 +114,7 @@ class Lexicons(BaseModel):
     event_types: dict[str, EventType]
     event_words: tuple[EventWord, ...]
     feature_words: tuple[FeatureWord, ...]
+    blockers: Blockers = Field(default_factory=lambda: Blockers())
 
     def ccks_map(self) -> dict[str, str]:
         """CCKS label → Fengyan event-type code (CCKS labels without a type are absent)."""
@@ -167,7 +194,12 @@ def load_lexicons_from(folder: Path | None = None) -> Lexicons:
                 )
             owner[label] = code
         types[code] = et
-    events = _terms("event_words.yaml", read("event_words.yaml"), EventWord)
+    raw_events = read("event_words.yaml")
+    events = _terms("event_words.yaml", raw_events, EventWord)
+    try:
+        blockers = Blockers.model_validate(raw_events.get("blockers") or {})
+    except ValidationError as exc:
+        raise LexiconError(f"event_words.yaml: blockers: {_describe(exc)}") from exc
     for w in events:
         if w.event not in types:
             raise LexiconError(f"event_words.yaml: term {w.term!r}: unknown event {w.event!r}")
@@ -178,7 +210,12 @@ def load_lexicons_from(folder: Path | None = None) -> Lexicons:
                 f"feature_words.yaml: term {f.term!r}: `sector` is required for category "
                 "sector and only there"
             )
-    return Lexicons(event_types=types, event_words=tuple(events), feature_words=tuple(features))
+    return Lexicons(
+        event_types=types,
+        event_words=tuple(events),
+        feature_words=tuple(features),
+        blockers=blockers,
+    )
 
 
 @cache

@@ -27,34 +27,61 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from array import array
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from itertools import pairwise
 from typing import Any, Final
 
 import ahocorasick_rs as ac
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from fengyan.resolve.names import split_name
 from fengyan.standards.regions import CONTEXT, aliases, region_table
+from fengyan.text.dictionary import (
+    BRAND,
+    FORMER,
+    FULL,
+    METHODS,
+    NAME_KINDS,
+    SHORT,
+    NameDictionary,
+    build_dictionary,
+    frequent_suffixes,
+    han_count,
+    max_suffix_length,
+    normalize_many,
+    short_surfaces,
+)
 from fengyan.text.keywords import Hit
 from fengyan.text.lexicon import Category, Lexicons, load_lexicons
-from fengyan.text.normalize import normalize_text
 
-#: Method codes of dictionary entries, in order of strength.
-FULL, FORMER, SHORT, BRAND = 0, 1, 2, 3
-METHODS: Final = ("full_name", "former_name", "short_name", "brand")
-NAME_KINDS: Final = {"current": FULL, "branch": FULL, "former": FORMER}
+__all__ = [
+    "BRAND",
+    "FORMER",
+    "FULL",
+    "METHODS",
+    "NAME_KINDS",
+    "SHORT",
+    "FirmFacts",
+    "LexiconScanner",
+    "LinkSettings",
+    "Linker",
+    "Mention",
+    "NameDictionary",
+    "RegionFinder",
+    "build_dictionary",
+    "frequent_suffixes",
+    "han_count",
+    "max_suffix_length",
+    "normalize_many",
+    "short_surfaces",
+]
 
-_HAN: Final = re.compile(r"[\u3400-\u9fff]")
 _ASCII_WORD: Final = re.compile(r"[0-9a-z]")
-# A private-use character: normalize_text keeps it as it is (not whitespace) and no firm
-# name contains it.
-_SEP: Final = "\ue000"
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,8 @@ class LinkSettings:
     priors: Mapping[str, float]
     weights: Mapping[str, float]
     link_threshold: float
+    build_workers: int
+    automaton_shards: int
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinkSettings:
@@ -103,191 +132,9 @@ class LinkSettings:
             priors={k: float(v) for k, v in data["priors"].items()},
             weights={k: float(v) for k, v in data["weights"].items()},
             link_threshold=float(data["link_threshold"]),
+            build_workers=max(1, int(data["build_workers"])),
+            automaton_shards=max(1, int(data["automaton_shards"])),
         )
-
-
-def normalize_many(texts: Sequence[str]) -> list[str]:
-    """:func:`normalize_text` of many short texts (names) in one OpenCC call.
-
-    One call per name costs about 7 µs, mostly OpenCC set-up; joining the names with a
-    control character the normaliser keeps costs 0.3 µs a name. Falls back to one call per
-    text if a text holds the separator or whitespace that the joint call would fold.
-    """
-    if not texts:
-        return []
-    joined = normalize_text(_SEP.join(texts))
-    out = joined.split(_SEP)
-    if len(out) != len(texts) or any(o != o.strip() for o in out):
-        return [normalize_text(t) for t in texts]
-    return out
-
-
-def han_count(text: str) -> int:
-    """How many Han characters ``text`` holds."""
-    return len(_HAN.findall(text))
-
-
-@dataclass
-class NameDictionary:
-    """Surfaces → firms, in compact arrays (a few bytes per entry, not Python objects).
-
-    ``patterns[p]`` is a surface; its entries are ``start[p]:start[p + 1]`` of the entry
-    arrays: firm index, method code, name index, offset of the surface in that name (−1
-    when the name does not contain it). ``names[n]`` is a normalised name and ``cores[n]``
-    its core, ``name_kind[n]`` its method code (full or former).
-    """
-
-    patterns: list[str]
-    start: np.ndarray[Any, np.dtype[np.int64]]
-    firm: np.ndarray[Any, np.dtype[np.int32]]
-    method: np.ndarray[Any, np.dtype[np.int8]]
-    name: np.ndarray[Any, np.dtype[np.int32]]
-    offset: np.ndarray[Any, np.dtype[np.int16]]
-    names: pa.StringArray
-    cores: pa.StringArray
-    name_kind: np.ndarray[Any, np.dtype[np.int8]]
-    industry_suffixes: frozenset[str]
-
-    @property
-    def entries(self) -> int:
-        """Number of (surface, firm) entries."""
-        return len(self.firm)
-
-
-def frequent_suffixes(cores: Iterable[str], settings: LinkSettings) -> frozenset[str]:
-    """Industry words: the settings' list and every core ending shared by many firms.
-
-    A suffix of ``suffix_lengths`` characters counts when at least ``suffix_min_firms``
-    distinct cores end with it and at least ``min_han`` characters stay in front of it.
-    """
-    lo, hi = settings.suffix_lengths
-    counts: Counter[str] = Counter()
-    for core in set(cores):
-        for k in range(lo, min(hi, len(core) - settings.min_han) + 1):
-            counts[core[-k:]] += 1
-    found = {
-        s for s, n in counts.items() if n >= settings.suffix_min_firms and han_count(s) == len(s)
-    }
-    return frozenset(found | set(settings.industry_words))
-
-
-def short_surfaces(
-    core: str, suffixes: frozenset[str], settings: LinkSettings, longest: int | None = None
-) -> list[str]:
-    """The core and its shorter forms, longest first (鹏润财富管理, 鹏润财富, 鹏润).
-
-    Place words before the brand (前海) are dropped first; then industry words are taken
-    off the end while at least ``min_han`` Han characters remain. The last one is the brand.
-    """
-    for place in settings.place_prefixes:
-        if core.startswith(place) and han_count(core) - len(place) >= settings.min_han:
-            core = core[len(place) :]
-            break
-    reach = max_suffix_length(suffixes) if longest is None else longest
-    # Cut points i where core[i:] is a run of industry words (财富管理, or 财富 + 管理).
-    cuts = [len(core)]
-    for i in range(len(core) - 1, 0, -1):
-        if any(j - i <= reach and core[i:j] in suffixes for j in cuts):
-            cuts.append(i)
-    return [core] + [core[:i] for i in cuts[1:] if han_count(core[:i]) >= settings.min_han]
-
-
-def max_suffix_length(suffixes: frozenset[str]) -> int:
-    """The longest industry word considered when cutting a core (at most 12 characters)."""
-    return min(12, max((len(w) for w in suffixes), default=0))
-
-
-@cache
-def _region_words() -> frozenset[str]:
-    """Names and short forms of provinces, prefectures and counties: not brands."""
-    table = region_table()
-    return frozenset(
-        alias
-        for alias, rows in table.name_index.items()
-        if any(table.level_at(r) <= 3 and form != CONTEXT for r, form in rows)
-    )
-
-
-def build_dictionary(
-    firm: Sequence[int],
-    names: Sequence[str],
-    kinds: Sequence[str],
-    settings: LinkSettings,
-    *,
-    cores: Sequence[str] | None = None,
-) -> NameDictionary:
-    """Build the name dictionary from parallel lists: firm index, name, name kind.
-
-    ``kinds`` are ``current``, ``former`` or ``branch``. ``cores`` (the cores of
-    :func:`fengyan.resolve.names.split_name`) may be given when computed elsewhere, e.g.
-    in worker processes; otherwise they are computed here, once per distinct name.
-    """
-    if not (len(firm) == len(names) == len(kinds)):
-        raise ValueError("firm, names and kinds must have the same length")
-    unknown = set(kinds) - set(NAME_KINDS)
-    if unknown:
-        raise ValueError(f"unknown name kinds {sorted(unknown)}; expected {sorted(NAME_KINDS)}")
-    norm = normalize_many(list(names))
-    if cores is None:
-        cache: dict[str, str] = {}
-        cores = [cache.get(n) or cache.setdefault(n, split_name(n).core) for n in names]
-    suffixes = frequent_suffixes(cores, settings)
-    longest = max_suffix_length(suffixes)
-    regions = _region_words()
-    stop = settings.stop_words | regions
-
-    def eligible(surface: str) -> bool:
-        return (
-            han_count(surface) >= settings.min_han
-            and surface not in stop
-            and surface not in suffixes
-        )
-
-    pattern_id: dict[str, int] = {}
-    e_pat, e_firm, e_name = array("i"), array("i"), array("i")
-    e_method, e_off = array("b"), array("h")
-    # Names of one firm (versions, branches) often share a core: reuse its surfaces.
-    last_core, shorts = "", list[str]()
-    for n, (f, full, core, kind) in enumerate(zip(firm, norm, cores, kinds, strict=True)):
-        if core != last_core or not shorts:
-            last_core, shorts = core, short_surfaces(core, suffixes, settings, longest)
-        base = NAME_KINDS[kind]
-        contained = False
-        for i, surface in enumerate(shorts):
-            if not eligible(surface):
-                continue
-            off = full.find(surface)
-            contained |= off >= 0
-            method = BRAND if i == len(shorts) - 1 and i > 0 else SHORT
-            e_pat.append(pattern_id.setdefault(surface, len(pattern_id)))
-            e_firm.append(f)
-            e_name.append(n)
-            e_method.append(method)
-            e_off.append(off if 0 <= off < 32_000 else -1)
-        if not contained and full and han_count(full) >= settings.min_han:
-            # No short surface is inside the name: the automaton must know it whole.
-            e_pat.append(pattern_id.setdefault(full, len(pattern_id)))
-            e_firm.append(f)
-            e_name.append(n)
-            e_method.append(base)
-            e_off.append(0)
-    pat = np.frombuffer(e_pat, dtype=np.int32)
-    order = np.argsort(pat, kind="stable")
-    counts = np.bincount(pat, minlength=len(pattern_id))
-    start = np.zeros(len(pattern_id) + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
-    return NameDictionary(
-        patterns=list(pattern_id),
-        start=start,
-        firm=np.frombuffer(e_firm, dtype=np.int32)[order].copy(),
-        method=np.frombuffer(e_method, dtype=np.int8)[order].copy(),
-        name=np.frombuffer(e_name, dtype=np.int32)[order].copy(),
-        offset=np.frombuffer(e_off, dtype=np.int16)[order].copy(),
-        names=pa.array(norm, type=pa.string()),
-        cores=pa.array(list(cores), type=pa.string()),
-        name_kind=np.array([NAME_KINDS[k] for k in kinds], dtype=np.int8),
-        industry_suffixes=suffixes,
-    )
 
 
 @dataclass(frozen=True)
@@ -355,6 +202,83 @@ def _aliases(name: str, level: int) -> list[str]:
     return [a for a, form in aliases(name, level) if form != CONTEXT and han_count(a) >= 2]
 
 
+class StringColumn:
+    """Item access to an Arrow string array without Arrow scalars (``col(i) -> str``)."""
+
+    def __init__(self, values: pa.Array) -> None:
+        """Keep the offsets and the UTF-8 bytes of ``values`` (null → "")."""
+        values = pc.fill_null(values.cast(pa.string()), "")
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        n = len(values)
+        _, offsets, data = values.buffers()
+        off = np.frombuffer(offsets, dtype=np.int32)[values.offset : values.offset + n + 1]
+        self._off = array("q", off.astype(np.int64).tobytes())
+        self._data = memoryview(data) if data is not None else memoryview(b"")
+
+    def __call__(self, i: int) -> str:
+        """The ``i``-th string."""
+        return str(self._data[self._off[i] : self._off[i + 1]], "utf-8")
+
+    def __len__(self) -> int:
+        """Number of strings."""
+        return len(self._off) - 1
+
+
+Shard = tuple[Any, "np.ndarray[Any, np.dtype[np.int64]] | None"]
+
+
+def build_automata(patterns: pa.Array, shards: int, *, min_size: int = 200_000) -> list[Shard]:
+    """Leftmost-longest automata over ``patterns``, ``shards`` of them built in threads.
+
+    ahocorasick-rs builds without the GIL, so shards build side by side (the build is the
+    largest fixed cost of a run: about 9 µs per pattern). Patterns are split by their
+    first character, balanced by count, so that a match start belongs to one shard. Each
+    shard is ``(automaton, global pattern ids)``; one shard keeps the ids as they are.
+    Fewer than ``min_size`` patterns build in well under a second: one shard then.
+    """
+    kind = ac.MatchKind.LeftmostLongest
+    if shards <= 1 or len(patterns) < max(min_size, shards):
+        return [(ac.AhoCorasick(_iter(patterns), matchkind=kind, store_patterns=False), None)]
+    first = pc.dictionary_encode(pc.utf8_slice_codeunits(patterns, 0, 1))
+    char = np.asarray(first.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    counts = np.bincount(char, minlength=len(first.dictionary))
+    load = np.zeros(shards, dtype=np.int64)
+    shard_of = np.zeros(len(counts), dtype=np.int64)
+    for c in np.argsort(-counts, kind="stable").tolist():
+        shard_of[c] = k = int(np.argmin(load))
+        load[k] += counts[c]
+    owner = shard_of[char]
+    ids = [np.flatnonzero(owner == k) for k in range(shards)]
+    built: list[Any] = [None] * shards
+    errors: list[BaseException] = []
+
+    def build(k: int) -> None:
+        try:
+            part = patterns.take(pa.array(ids[k]))
+            built[k] = ac.AhoCorasick(_iter(part), matchkind=kind, store_patterns=False)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build, args=(k,)) for k in range(shards)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [(built[k], ids[k]) for k in range(shards)]
+
+
+_CHUNK: Final = 100_000
+
+
+def _iter(patterns: pa.Array) -> Iterator[str]:
+    """The patterns as Python strings, ``_CHUNK`` at a time (not millions at once)."""
+    for a in range(0, len(patterns), _CHUNK):
+        yield from patterns.slice(a, _CHUNK).to_pylist()
+
+
 class Linker:
     """Finds and disambiguates firm mentions in normalised text (build once per run)."""
 
@@ -370,22 +294,88 @@ class Linker:
         self.firms = firms
         self.s = settings
         self.regions = regions or RegionFinder(r for r in firms.region if r)
-        self.automaton = ac.AhoCorasick(
-            dictionary.patterns, matchkind=ac.MatchKind.LeftmostLongest, store_patterns=False
-        )
+        self._shards = build_automata(dictionary.patterns, settings.automaton_shards)
+        self._longest = int(pc.max(pc.utf8_length(dictionary.patterns)).as_py() or 0)
         self._firm_words = settings.firm_words
         unknown = set(settings.weights) - set(_FEATURES)
         if unknown:
             raise ValueError(f"settings linking.weights: unknown features {sorted(unknown)}")
         self._weights = tuple(float(settings.weights.get(k, 0.0)) for k in _FEATURES)
+        self._priors = tuple(float(settings.priors[m]) for m in METHODS)
+        # Plain-Python views for the per-candidate loop: an Arrow scalar or NumPy item costs
+        # about a microsecond, an array.array item or a bytes slice a tenth of that.
+        self._names = StringColumn(dictionary.names)
+        self._cores = StringColumn(dictionary.cores)
+        self._established = array("q", np.asarray(firms.established, dtype=np.int64).tobytes())
+        self._closed = array("q", np.asarray(firms.closed, dtype=np.int64).tobytes())
+        self._finance = array("b", np.asarray(firms.finance, dtype=np.int8).tobytes())
 
     # ---- matching -------------------------------------------------------------------------
+
+    def matches(self, text: str) -> list[tuple[int, int, int]]:
+        """Leftmost-longest matches ``(pattern, start, end)`` of all shards, in text order.
+
+        Exactly what one automaton over all patterns gives. Shards split the patterns by
+        first character, so two shards never match at the same start; a shard's match that
+        overlaps one chosen from another shard is dropped, and that shard is scanned again
+        from the chosen match's end (only a short window when that changes nothing).
+        """
+        shards = self._shards
+        if len(shards) == 1:
+            auto, ids = shards[0]
+            if ids is None:
+                found: list[tuple[int, int, int]] = auto.find_matches_as_indexes(text)
+                return found
+            return [(int(ids[p]), s, e) for p, s, e in auto.find_matches_as_indexes(text)]
+        lists = [self._scan(k, text, 0, len(text)) for k in range(len(shards))]
+        heads = [0] * len(shards)
+        out: list[tuple[int, int, int]] = []
+        pos = 0
+        while True:
+            best = -1
+            for k, found in enumerate(lists):
+                i = heads[k]
+                if i < len(found) and found[i][1] < pos:
+                    lists[k] = found = self._rescan(k, text, pos, found[i:])
+                    heads[k] = i = 0
+                if i < len(found) and (best < 0 or found[i][1] < lists[best][heads[best]][1]):
+                    best = k
+            if best < 0:
+                return out
+            m = lists[best][heads[best]]
+            out.append(m)
+            heads[best] += 1
+            pos = m[2]
+
+    def _scan(self, k: int, text: str, at: int, stop: int) -> list[tuple[int, int, int]]:
+        auto, ids = self._shards[k]
+        part = text[at:stop] if at or stop < len(text) else text
+        assert ids is not None
+        return [(int(ids[p]), s + at, e + at) for p, s, e in auto.find_matches_as_indexes(part)]
+
+    def _rescan(
+        self, k: int, text: str, pos: int, found: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int, int]]:
+        # Matches starting before pos overlap the chosen one and go. They hid what starts
+        # in [pos, end): if the shard has nothing starting there, its later matches stand;
+        # else it is scanned again from pos to the end of the text.
+        drop = 0
+        while drop < len(found) and found[drop][1] < pos:
+            drop += 1
+        end = found[drop - 1][2]
+        rest = found[drop:]
+        if end <= pos:
+            return rest
+        window = self._scan(k, text, pos, min(len(text), end + self._longest))
+        if not window or window[0][1] >= end:
+            return rest
+        return self._scan(k, text, pos, len(text))
 
     def _full_at(self, text: str, start: int, n: int, off: int) -> int:
         """End of the full name ``n`` if the text spells it around ``start``, else −1."""
         if off < 0 or start - off < 0:
             return -1
-        name = self.d.names[n].as_py()
+        name = self._names(n)
         at = start - off
         return at + len(name) if text.startswith(name, at) else -1
 
@@ -409,7 +399,7 @@ class Linker:
         strong: dict[int, str] = {}
         out: list[Mention] = []
         pending: list[tuple[int, int, str, dict[int, tuple[int, int]]]] = []
-        for p, start, end in self.automaton.find_matches_as_indexes(text):
+        for p, start, end in self.matches(text):
             if not _word_bounded(text, start, end):
                 continue
             a, b = int(d.start[p]), int(d.start[p + 1])
@@ -464,13 +454,16 @@ class Linker:
         region_code: str | None,
         published: date | None,
     ) -> list[Mention]:
+        found = self.regions.find(text)
         doc = _Doc(
             text=text,
             strong=strong,
-            regions=self.regions.find(text),
+            regions=found,
             finance=any(w in text for w in self.s.finance_words),
             day=(published - _EPOCH).days if published is not None else None,
             district=(region_code or "")[:6] if region_code and len(region_code) >= 6 else "",
+            region_prefixes=tuple(found),
+            bigrams=frozenset(pairwise(text)),
         )
         decided: dict[str, tuple[int, float] | None] = {}
         out: list[Mention] = []
@@ -496,7 +489,7 @@ class Linker:
         fx = self.firms
         text = doc.text
         regs = (fx.region[firm], fx.operating_region[firm])
-        core = self.d.cores[name].as_py() or ""
+        core = self._cores(name)
         rest = core[len(surface) :] if core.startswith(surface) else ""
         industry = len(rest) >= 2 and (
             text.find(rest[:2], 0, start) >= 0 or text.find(rest[:2], end) >= 0
@@ -524,12 +517,54 @@ class Linker:
     def _choose(
         self, doc: _Doc, start: int, end: int, surface: str, cands: dict[int, tuple[int, int]]
     ) -> tuple[int, float] | None:
+        # The scores of _values, computed with what is the same for every candidate taken
+        # out of the loop and the cores read in one Arrow take (this is the hot loop of a
+        # run: shared brands have up to max_candidates candidates).
+        fx, text, day = self.firms, doc.text, doc.day
+        w_full, w_region, w_district, w_industry, w_fin, w_after, w_new, w_closed = self._weights
+        after = text.startswith(self._firm_words, end)
+        grace = self.s.closed_grace_days
+        priors = self._priors
+        established, closed, finance = self._established, self._closed, self._finance
+        region_named: dict[str, bool] = {}
+        items = list(cands.items())
+        core_of = self._cores
+        cores = [core_of(n) for _, (_, n) in items]
         scores: list[tuple[float, int]] = []
-        weights = self._weights
-        for f, (m, n) in cands.items():
-            values = self._values(doc, start, end, surface, f, n)
-            s = self.s.priors[METHODS[m]] + sum(w * v for w, v in zip(weights, values, strict=True))
-            scores.append((s, f))
+        for (f, (m, _)), core in zip(items, cores, strict=True):
+            acc = 0.0
+            if f in doc.strong:
+                acc += w_full
+            if doc.regions or doc.district:
+                regs = (fx.region[f], fx.operating_region[f])
+                for r in regs:
+                    named = region_named.get(r)
+                    if named is None:
+                        named = region_named[r] = bool(r) and r.startswith(doc.region_prefixes)
+                    if named:
+                        acc += w_region
+                        break
+                if doc.district and any(r[:6] == doc.district for r in regs):
+                    acc += w_district
+            if core.startswith(surface) and len(core) - len(surface) >= 2:
+                word = core[len(surface) : len(surface) + 2]
+                # Most firms' industry words are not in the text at all: a set look-up
+                # first, the exact search (outside the surface) only when it is.
+                if (word[0], word[1]) in doc.bigrams and (
+                    text.find(word, 0, start) >= 0 or text.find(word, end) >= 0
+                ):
+                    acc += w_industry
+            if doc.finance and finance[f]:
+                acc += w_fin
+            if after:
+                acc += w_after
+            if day is not None:
+                est, shut = established[f], closed[f]
+                if est != UNKNOWN_DAY and est > day:
+                    acc += w_new
+                if shut != OPEN_DAY and shut + grace < day:
+                    acc += w_closed
+            scores.append((priors[m] + acc, f))
         scores.sort(reverse=True)
         top = scores[0][0]
         # Softmax over the candidates and "none of them" (score 0): the probability the
@@ -551,6 +586,8 @@ class _Doc:
     finance: bool
     day: int | None
     district: str
+    region_prefixes: tuple[str, ...] = ()
+    bigrams: frozenset[tuple[str, str]] = frozenset()
 
 
 _FEATURES: Final = (
@@ -594,20 +631,39 @@ class LexiconScanner:
             terms.setdefault(fw.term, []).append((True, label, fw.weight))
         self.terms = list(terms)
         self._info = [terms[t] for t in self.terms]
+        self._event = [any(not f for f, _, _ in terms[t]) for t in self.terms]
+        self._blockers = lex.blockers
         self._auto = ac.AhoCorasick(self.terms, matchkind=ac.MatchKind.Standard)
 
     def scan(self, text: str) -> tuple[list[Hit], list[Hit]]:
-        """``(event hits, feature hits)`` of normalised ``text``, each in reading order."""
+        """``(event hits, feature hits)`` of normalised ``text``, each in reading order.
+
+        Event words count from their first occurrence that no blocker precedes (请勿逾期 is
+        advice); feature words from their first occurrence.
+        """
         first: dict[int, int] = {}
+        first_event: dict[int, int] = {}
+        blocks = self._blockers.blocks
+        # Most texts hold no blocker at all: then no occurrence needs checking.
+        check = any(w in text for w in self._blockers.words)
         for p, start, _ in self._auto.find_matches_as_indexes(text, overlapping=True):
             if p not in first or start < first[p]:
                 first[p] = start
+            if (
+                self._event[p]
+                and (p not in first_event or start < first_event[p])
+                and not (check and blocks(text, start))
+            ):
+                first_event[p] = start
         events: list[Hit] = []
         features: list[Hit] = []
         for p, start in first.items():
             term = self.terms[p]
             for is_feature, label, weight in self._info[p]:
-                (features if is_feature else events).append(Hit(term, label, weight, start))
+                if is_feature:
+                    features.append(Hit(term, label, weight, start))
+                elif p in first_event:
+                    events.append(Hit(term, label, weight, first_event[p]))
         key = _hit_order
         return sorted(events, key=key), sorted(features, key=key)
 

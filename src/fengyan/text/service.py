@@ -336,7 +336,11 @@ def dictionary_for(firms: Firms, settings: LinkSettings) -> NameDictionary:
     """The name dictionary of a firm universe."""
     t = firms.names
     return build_dictionary(
-        t["firm"].to_pylist(), t["name"].to_pylist(), t["kind"].to_pylist(), settings
+        t["firm"].combine_chunks(),
+        t["name"],
+        t["kind"],
+        settings,
+        workers=settings.build_workers,
     )
 
 

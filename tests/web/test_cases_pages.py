@@ -252,3 +252,182 @@ def test_the_run_hook_opens_cases_for_the_new_reds_once(web_app: FastAPI) -> Non
     with Session(ws.engine) as s:
         held = {f: h for f, h in s.execute(select(Case.firm_id, Case.holder_scope))}
     assert held == {firm_id_for(c): c[:4] for c in OBJECT_REGIONS}
+
+
+# ---- supervision: assign, take back, lead transfer, outcomes ---------------------------------
+
+
+def _form_post(c: TestClient, path: str, data: dict[str, str]) -> int:
+    r = c.post(path, data=data)
+    assert r.status_code in (303, 400, 403, 404, 409, 422), r.text
+    return r.status_code
+
+
+def test_five_level_assignment_through_the_web_with_scope_take_back_and_conflict(
+    world: World, make_user: Callable[..., WebUser], signed_in: Callable[[WebUser], TestClient],
+) -> None:  # fmt: skip
+    code = OBJECT_REGIONS[1]  # 440305001003, held by the city
+    case_id = world.case_of[code]
+    community = code
+    city = signed_in(make_user("city-inv", "investigator", "4403"))
+    district = signed_in(make_user("ns-inv", "investigator", "440305"))
+    futian = signed_in(make_user("ft-inv", "investigator", "440304"))
+    street = signed_in(make_user("nt-inv", "investigator", STREET))
+    sibling_street = signed_in(make_user("ns2-inv", "investigator", SIBLING_STREET))
+    make_user("grid-a", "grid_worker", community, display_name="网格员甲")
+    grid = signed_in(make_user("grid-a2", "grid_worker", community))
+    neighbour_grid = signed_in(make_user("grid-b", "grid_worker", OBJECT_REGIONS[0]))
+
+    def holder() -> tuple[str, str | None]:
+        s = city.get(f"/api/v1/cases/{case_id}").json()["summary"]
+        return s["holder_scope"], s["assignee"]
+
+    # The city's page offers the one district on the firm's line, named from the region table.
+    page = city.get(f"/cases/{case_id}").text
+    assert 'value="440305">南山区 (440305)' in page and 'value="440304"' not in page
+    en = city.get(f"/cases/{case_id}", params={"lang": "en"}).text
+    assert "Assignment and supervision" in en and "分派与督办" not in en
+    v = _version(city, case_id)
+    # A district off the case's line is refused, nothing moves.
+    assert _form_post(city, f"/cases/{case_id}/assign",
+                      {"to_scope": "440304", "version": str(v)}) == 422  # fmt: skip
+    assert _form_post(city, f"/cases/{case_id}/assign",
+                      {"to_scope": "440305", "version": str(v)}) == 303  # fmt: skip
+    assert holder() == ("440305", None)
+    assert district.get(f"/cases/{case_id}").status_code == 200
+    assert futian.get(f"/cases/{case_id}").status_code == 404
+    # The stale form (old version) now conflicts.
+    assert _form_post(city, f"/cases/{case_id}/assign",
+                      {"to_scope": "440305", "version": str(v)}) == 409  # fmt: skip
+
+    assert 'value="440305001">南头街道' in district.get(f"/cases/{case_id}").text
+    down = {"to_scope": STREET, "version": str(_version(district, case_id))}
+    assert _form_post(district, f"/cases/{case_id}/assign", down) == 303
+    assert holder() == (STREET, None)
+    assert street.get(f"/cases/{case_id}").status_code == 200
+    assert sibling_street.get(f"/cases/{case_id}").status_code == 404
+
+    # The street names the grid worker; the assignee select lists the community's users.
+    street_page = street.get(f"/cases/{case_id}").text
+    assert 'value="grid-a">网格员甲 · grid-a' in street_page
+    assert _form_post(street, f"/cases/{case_id}/assign",
+                      {"to_scope": community, "assignee": "grid-a2",
+                       "version": str(_version(street, case_id))}) == 303  # fmt: skip
+    assert holder() == (community, "grid-a2")
+    assert grid.get(f"/cases/{case_id}").status_code == 200
+    assert case_id in [t["id"] for t in grid.get("/api/v1/cases/tasks").json()["items"]]
+    assert neighbour_grid.get(f"/cases/{case_id}").status_code == 404
+    # A grid worker cannot assign, on the page or the API, and is offered no form.
+    assert 'data-testid="assign"' not in grid.get(f"/cases/{case_id}").text
+    assert _form_post(grid, f"/cases/{case_id}/assign", {"to_scope": community}) == 403
+    assert grid.post(f"/api/v1/cases/{case_id}/assign",
+                     json={"to_scope": community}).status_code == 403  # fmt: skip
+    assert holder() == (community, "grid-a2")
+
+    # The district takes the task back: it holds it again, nobody named.
+    assert 'data-testid="take-back"' in district.get(f"/cases/{case_id}").text
+    back = {"note": "收回", "version": str(_version(district, case_id))}
+    assert _form_post(district, f"/cases/{case_id}/take-back", back) == 303
+    assert holder() == ("440305", None)
+    total, entries = search(ws_of(world.app).engine, action="case.take_back",
+                            target=f"case/{case_id}")  # fmt: skip
+    assert total == 1 and entries[0].actor == "ns-inv"
+    assert entries[0].detail["from_scope"] == community
+    assert grid.get("/api/v1/cases/tasks").json()["items"] == []
+    # The city reassigns over the district's head through the API, once per key.
+    api_v = _version(city, case_id)
+    body = {"to_scope": STREET, "version": api_v}
+    first = city.post(f"/api/v1/cases/{case_id}/assign", json=body,
+                      headers={"Idempotency-Key": "re-1"})  # fmt: skip
+    again = city.post(f"/api/v1/cases/{case_id}/assign", json=body,
+                      headers={"Idempotency-Key": "re-1"})  # fmt: skip
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.json()["replayed"] and holder() == (STREET, None)
+    assert search(ws_of(world.app).engine, action="case.reassign",
+                  target=f"case/{case_id}")[0] == 1  # fmt: skip
+
+
+def test_a_lead_package_downloads_verifies_and_feedback_and_outcomes_become_labels(
+    world: World, make_user: Callable[..., WebUser], signed_in: Callable[[WebUser], TestClient],
+) -> None:  # fmt: skip
+    from datetime import UTC, datetime
+
+    from fengyan.audit.keys import key_id
+    from fengyan.workflow import LeadKeys, outcome_labels, verify_package
+
+    code = OBJECT_REGIONS[3]  # Futian, held by the city
+    case_id = world.case_of[code]
+    c = signed_in(make_user("city-inv", "investigator", "4403"))
+    form = {"kind": "police", "target_agency": "深圳市公安局福田分局",
+            "note": "涉嫌非法吸收公众存款", "version": str(_version(c, case_id))}  # fmt: skip
+    assert _form_post(c, f"/cases/{case_id}/leads", form) == 303
+    lead = c.get(f"/api/v1/cases/{case_id}").json()["leads"][0]
+    assert lead["kind"] == "police" and lead["status"] == "sent" and lead["package_sha256"]
+    page = c.get(f"/cases/{case_id}").text
+    assert f'href="/cases/{case_id}/leads/{lead["id"]}/package"' in page
+
+    got = c.get(f"/cases/{case_id}/leads/{lead['id']}/package")
+    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    assert got.headers["content-disposition"].startswith("attachment;")
+    ws = ws_of(world.app)
+    public = LeadKeys.from_settings(ws.settings).signing_key().public_key()
+    report = verify_package(got.content, {key_id(public): public})
+    assert report.ok, report.messages()
+    assert report.sha256 == lead["package_sha256"] == got.headers["x-content-sha256"]
+    # Untrusted key: the same bytes fail.
+    assert not verify_package(got.content, {}).ok
+    api_got = c.get(f"/api/v1/cases/{case_id}/leads/{lead['id']}/package")
+    assert api_got.content == got.content
+    total, entries = search(ws.engine, action="personal.export", target=f"case/{case_id}")
+    assert total == 2 and entries[0].detail["package_sha256"] == lead["package_sha256"]
+    # A lead of this case under another case's id is not found.
+    other = world.case_of[OBJECT_REGIONS[4]]
+    assert c.get(f"/cases/{other}/leads/{lead['id']}/package").status_code == 404
+
+    receipt = {"receipt_ref": "福公受〔2026〕12号", "received_at": "2025-06-01"}
+    assert _form_post(c, f"/cases/{case_id}/leads/{lead['id']}/receipt", receipt) == 303
+    feedback = {"feedback": "已立案侦查", "outcome": "police_case", "known_at": "2025-06-20"}
+    assert _form_post(c, f"/cases/{case_id}/leads/{lead['id']}/feedback", feedback) == 303
+    assert _form_post(c, f"/cases/{case_id}/outcomes",
+                      {"outcome": "confirmed_ifr", "known_at": "2025-09-01"}) == 303  # fmt: skip
+    assert _form_post(c, f"/cases/{case_id}/outcomes",
+                      {"outcome": "confirmed_ifr", "known_at": "2999-01-01"}) == 422  # fmt: skip
+    shown = c.get(f"/api/v1/cases/{case_id}").json()
+    assert shown["leads"][0]["status"] == "answered"
+    assert shown["leads"][0]["receipt_ref"] == "福公受〔2026〕12号"
+    with Session(ws.engine) as s:
+        labels = {(x.firm_id, x.outcome, x.known_at.date().isoformat())
+                  for x in outcome_labels(s) if x.case_id == case_id}  # fmt: skip
+        before = {x.outcome for x in outcome_labels(
+            s, as_of=datetime(2025, 7, 1, tzinfo=UTC)) if x.case_id == case_id}  # fmt: skip
+    firm = firm_id_for(code)
+    assert labels == {(firm, "police_case", "2025-06-20"), (firm, "confirmed_ifr", "2025-09-01")}
+    assert before == {"police_case"}
+    page = c.get(f"/cases/{case_id}").text
+    assert "公安立案 · 2025-06-20" in page and "认定非法集资并处置 · 2025-09-01" in page
+    # A grid worker of the case's own community cannot transfer or label.
+    grid = signed_in(make_user("ft-grid", "grid_worker", code))
+    assert _form_post(grid, f"/cases/{case_id}/outcomes", {"outcome": "clearance"}) == 403
+    assert grid.get(f"/cases/{case_id}/leads/{lead['id']}/package").status_code == 403
+
+
+def test_the_board_links_escalated_tasks_to_the_take_back_form(
+    world: World, make_user: Callable[..., WebUser], signed_in: Callable[[WebUser], TestClient],
+) -> None:  # fmt: skip
+    from datetime import timedelta
+
+    from fengyan.clock import now
+    from fengyan.workflow import escalate_overdue
+
+    case_id = world.case_of[OBJECT_REGIONS[0]]  # held by the Nantou street
+    with Session(ws_of(world.app).engine) as s, s.begin():
+        done = escalate_overdue(s, now() + timedelta(days=30))
+    assert (case_id, STREET, "440305") in {(e.case_id, e.holder, e.escalated_to) for e in done}
+    district = signed_in(make_user("ns-inv", "investigator", "440305"))
+    board = district.get("/cases/board").text
+    assert f'href="/cases/{case_id}#supervise"' in board
+    page = district.get(f"/cases/{case_id}").text
+    assert 'id="supervise"' in page and 'data-testid="take-back"' in page
+    # The street's grid worker gets no supervision links.
+    grid = signed_in(_street_user(make_user))
+    assert "#supervise" not in grid.get("/cases/board").text

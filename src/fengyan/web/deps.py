@@ -175,6 +175,7 @@ ViewAudit = Annotated[Principal, Depends(require("view_audit"))]
 PushIngest = Annotated[Principal, Depends(require("push_ingest"))]
 ViewCases = Annotated[Principal, Depends(require("view_cases"))]
 WorkCases = Annotated[Principal, Depends(require("work_cases"))]
+SuperviseCases = Annotated[Principal, Depends(require("supervise_cases"))]
 
 
 @dataclass(frozen=True, slots=True)

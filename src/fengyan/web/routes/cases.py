@@ -12,6 +12,7 @@ Attachments are read and written through the workflow's content-addressed
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -22,18 +23,37 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from fengyan.web.deps import DbSession, Lang, Pagination, ViewCases, WorkCases, WorkspaceDep
+from fengyan.web.deps import (
+    DbSession,
+    Lang,
+    Pagination,
+    SuperviseCases,
+    ViewCases,
+    WorkCases,
+    WorkspaceDep,
+)
 from fengyan.web.errors import BadRequest, NotFound
+from fengyan.web.scope import Principal
 from fengyan.web.templating import render
 from fengyan.workflow import (
+    ActionResult,
     AttachmentStore,
     CaseDetail,
+    LeadKeys,
     case_statistics,
     do_add_attachment,
     do_add_comment,
+    do_assign_case,
+    do_record_lead_feedback,
+    do_record_lead_receipt,
+    do_record_outcome,
+    do_take_back_case,
+    do_transfer_lead,
     do_transition_case,
     do_update_checklist,
+    export_lead_package,
     get_case,
+    lake_evidence_loader,
     list_cases,
     load_machine,
     my_tasks,
@@ -172,11 +192,13 @@ def case_page(request: Request, ws: WorkspaceDep, who: ViewCases, lang: Lang,
         detail = _detail(s, who, case_id, lang)
         # The page shows the evidence snapshot: each view is audited.
         record_case_view(s, who, case_id)
+        supervise = supervision_context(s, who, detail)
     return render(
         request,
         "cases_case.html",
         {"case": detail, "labels": _labels(lang), "can_work": who.can("work_cases"),
-         "max_mb": load_settings().attachment_max_bytes // (1024 * 1024)},
+         "max_mb": load_settings().attachment_max_bytes // (1024 * 1024),
+         "sup": supervise},
     )  # fmt: skip
 
 
@@ -446,3 +468,339 @@ def api_attachment_download(db: DbSession, ws: WorkspaceDep, who: ViewCases, lan
                             attachment_id: CaseIdPath) -> Response:  # fmt: skip
     """The attachment's bytes (re-hashed on read), as a download."""
     return _download(db, ws, who, lang, case_id, attachment_id)
+
+
+# ---- supervision: assign, take back, lead transfer, outcomes ---------------------------------
+# These need the web permission ``supervise_cases`` (analyst, investigator) on top of the
+# workflow's own checks (holder or supervisor of the task, one level down, same line).
+
+OptText = Annotated[str, Form(max_length=4000)]
+DayText = Annotated[str, Form(max_length=10, description="YYYY-MM-DD")]
+
+
+def _opt(text: str | None) -> str | None:
+    value = (text or "").strip()
+    return value or None
+
+
+def _form_day(text: str | None) -> datetime | None:
+    """A ``YYYY-MM-DD`` form field as midnight UTC; blank is ``None``."""
+    value = _opt(text)
+    if value is None:
+        return None
+    try:
+        return _day(date.fromisoformat(value))
+    except ValueError:
+        raise BadRequest() from None
+
+
+def assign_targets(actor_scope: str, holder: str, region_code: str) -> list[tuple[str, str]]:
+    """Units the actor may hand the case to, as ``(code, name)``: the child regions of the
+    actor's unit on the case region's line (the holder: ``assignment.levels_down`` levels;
+    a supervisor: every level below it)."""
+    from fengyan.standards.regions import UnknownRegionError, region_table
+    from fengyan.workflow.access import compatible
+
+    table = region_table()
+    depth = load_settings().levels_down if actor_scope == holder else len(LEVEL_DIGITS)
+    found: list[tuple[str, str]] = []
+    frontier = [actor_scope]
+    for _ in range(depth):
+        below: list[str] = []
+        for code in frontier:
+            try:
+                children = table.children(code)
+            except UnknownRegionError:
+                continue
+            for region in children:
+                if compatible(region.code, region_code):
+                    below.append(region.code)
+                    found.append((region.code, region.name))
+        frontier = below
+    return found
+
+
+def _assignees(db: Session, scopes: list[str]) -> list[tuple[str, str, str]]:
+    """Active users of the target units, as ``(username, display name, scope)``."""
+    from sqlalchemy import select
+
+    from fengyan.db.users import WebUser
+
+    if not scopes:
+        return []
+    rows = db.execute(
+        select(WebUser.username, WebUser.display_name, WebUser.scope)
+        .where(WebUser.scope.in_(scopes), WebUser.active.is_(True))
+        .order_by(WebUser.scope, WebUser.username)
+    ).all()
+    return [(u, d, s) for u, d, s in rows]
+
+
+def supervision_context(db: Session, who: Principal, detail: CaseDetail) -> dict[str, Any]:
+    """What the case page's supervision forms need (empty when the user cannot supervise)."""
+    c = detail.summary
+    if not who.can("supervise_cases"):
+        return {"can_supervise": False}
+    final = load_machine().states[c.state].final
+    holder = c.holder_scope
+    own, above = who.scope == holder, holder.startswith(who.scope) and who.scope != holder
+    targets = assign_targets(who.scope, holder, c.region_code) if (own or above) else []
+    return {
+        "can_supervise": True,
+        "final": final,
+        "can_assign": not final and bool(targets),
+        "can_take_back": not final and above,
+        "targets": targets,
+        "assignees": _assignees(db, [code for code, _ in targets]),
+    }
+
+
+def _lead_of(db: Session, case_id: int, lead_id: int) -> None:
+    """404 unless the lead exists and belongs to the case (the workflow checks the scope)."""
+    from fengyan.db.cases import CaseLead
+
+    lead = db.get(CaseLead, lead_id)
+    if lead is None or lead.case_id != case_id:
+        raise NotFound()
+
+
+def _transfer(ws: Workspace, s: Session, who: Principal, case_id: int, *, kind: str,
+              target_region: str | None, target_agency: str | None, internal: bool,
+              note: str | None, version: int | None,
+              idempotency_key: str | None = None) -> ActionResult:  # fmt: skip
+    return do_transfer_lead(
+        s, who, case_id, kind=kind, target_region=target_region, target_agency=target_agency,
+        internal=internal, note=note, store=attachment_store(ws),
+        keys=LeadKeys.from_settings(ws.settings), evidence_loader=lake_evidence_loader(ws.lake),
+        expected_version=version, idempotency_key=idempotency_key,
+    )  # fmt: skip
+
+
+def _package(ws: Workspace, who: Principal, case_id: int, lead_id: int) -> Response:
+    # The export is audited (personal.export), so it runs in a transaction of its own.
+    with Session(ws.engine) as s, s.begin():
+        _lead_of(s, case_id, lead_id)
+        data = export_lead_package(s, who, lead_id, attachment_store(ws))
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="lead-{case_id}-{lead_id}.zip"',
+            "X-Content-SHA256": hashlib.sha256(data).hexdigest(),
+        },
+    )
+
+
+@router.post("/cases/{case_id}/assign", include_in_schema=False)
+def assign_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                to_scope: Annotated[str, Form(max_length=12)],
+                assignee: Annotated[str, Form(max_length=64)] = "",
+                note: OptText = "", version: Annotated[str, Form(max_length=20)] = "",
+                ) -> Response:  # fmt: skip
+    """分派 / 改派: hand the task to a unit below (optionally a named user of it)."""
+    with Session(ws.engine) as s, s.begin():
+        do_assign_case(s, who, case_id, to_scope, assignee=_opt(assignee), note=_opt(note),
+                       expected_version=_version(version))  # fmt: skip
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/take-back", include_in_schema=False)
+def take_back_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                   note: OptText = "",
+                   version: Annotated[str, Form(max_length=20)] = "") -> Response:  # fmt: skip
+    """收回: the supervisor's unit takes the task back from the unit below."""
+    with Session(ws.engine) as s, s.begin():
+        do_take_back_case(s, who, case_id, note=_opt(note), expected_version=_version(version))
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/leads", include_in_schema=False)
+def lead_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+              kind: Annotated[str, Form(max_length=20)],
+              target_region: Annotated[str, Form(max_length=12)] = "",
+              target_agency: Annotated[str, Form(max_length=200)] = "",
+              internal: Annotated[str, Form(max_length=10)] = "",
+              note: OptText = "",
+              version: Annotated[str, Form(max_length=20)] = "") -> Response:  # fmt: skip
+    """线索移交: to the police or another region; an external lead gets a signed package."""
+    with Session(ws.engine) as s, s.begin():
+        _transfer(ws, s, who, case_id, kind=kind, target_region=_opt(target_region),
+                  target_agency=_opt(target_agency), internal=internal == "true",
+                  note=_opt(note), version=_version(version))  # fmt: skip
+    return _back(case_id)
+
+
+@router.get("/cases/{case_id}/leads/{lead_id}/package", include_in_schema=False)
+def lead_package_page(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                      lead_id: CaseIdPath) -> Response:  # fmt: skip
+    """Download the signed lead package (the export is audited)."""
+    return _package(ws, who, case_id, lead_id)
+
+
+@router.post("/cases/{case_id}/leads/{lead_id}/receipt", include_in_schema=False)
+def lead_receipt_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                      lead_id: CaseIdPath,
+                      receipt_ref: Annotated[str, Form(max_length=200)] = "",
+                      received_at: DayText = "") -> Response:  # fmt: skip
+    """回执: the receiver acknowledged the lead."""
+    with Session(ws.engine) as s, s.begin():
+        _lead_of(s, case_id, lead_id)
+        do_record_lead_receipt(s, who, lead_id, receipt_ref=_opt(receipt_ref),
+                               received_at=_form_day(received_at))  # fmt: skip
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/leads/{lead_id}/feedback", include_in_schema=False)
+def lead_feedback_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                       lead_id: CaseIdPath, feedback: OptText,
+                       outcome: Annotated[str, Form(max_length=40)] = "",
+                       known_at: DayText = "") -> Response:  # fmt: skip
+    """反馈: what the receiver did; an outcome becomes a label known from ``known_at``."""
+    with Session(ws.engine) as s, s.begin():
+        _lead_of(s, case_id, lead_id)
+        do_record_lead_feedback(s, who, lead_id, feedback=feedback, outcome=_opt(outcome),
+                                known_at=_form_day(known_at))  # fmt: skip
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/outcomes", include_in_schema=False)
+def outcome_form(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                 outcome: Annotated[str, Form(max_length=40)],
+                 known_at: DayText = "",
+                 note: OptText = "") -> Response:  # fmt: skip
+    """结果标签: confirmed illegal fundraising, police case or clearance, with its date."""
+    with Session(ws.engine) as s, s.begin():
+        do_record_outcome(s, who, case_id, outcome, known_at=_form_day(known_at),
+                          note=_opt(note))  # fmt: skip
+    return _back(case_id)
+
+
+class AssignBody(BaseModel):
+    """An assignment (分派) or reassignment (改派)."""
+
+    to_scope: str = Field(max_length=12, pattern=r"^\d{2,12}$", description="Unit code below.")
+    assignee: str | None = Field(default=None, max_length=64, description="A user of the unit.")
+    due_at: datetime | None = Field(default=None, description="Earlier deadline (with zone).")
+    note: str | None = Field(default=None, max_length=4000)
+    version: int | None = Field(default=None, ge=0, description="The case version last seen.")
+
+
+class TakeBackBody(BaseModel):
+    """A take-back (收回)."""
+
+    note: str | None = Field(default=None, max_length=4000)
+    version: int | None = Field(default=None, ge=0)
+
+
+class LeadBody(BaseModel):
+    """A lead transfer (线索移交)."""
+
+    kind: str = Field(max_length=20, description="police or region.")
+    target_region: str | None = Field(default=None, max_length=12, pattern=r"^\d{2,12}$")
+    target_agency: str | None = Field(default=None, max_length=200)
+    internal: bool = Field(default=False, description="The region is served by this system.")
+    note: str | None = Field(default=None, max_length=4000)
+    version: int | None = Field(default=None, ge=0)
+
+
+class ReceiptBody(BaseModel):
+    """A receipt (回执)."""
+
+    receipt_ref: str | None = Field(default=None, max_length=200)
+    received_at: datetime | None = None
+
+
+class FeedbackBody(BaseModel):
+    """Feedback (反馈), optionally with an outcome label."""
+
+    feedback: str = Field(max_length=4000)
+    outcome: str | None = Field(default=None, max_length=40)
+    known_at: datetime | None = None
+
+
+class OutcomeBody(BaseModel):
+    """An outcome label (结果标签) and when it became known."""
+
+    outcome: str = Field(max_length=40, description="confirmed_ifr, police_case or clearance.")
+    known_at: datetime | None = None
+    note: str | None = Field(default=None, max_length=4000)
+
+
+@router.post("/api/v1/cases/{case_id}/assign", summary="Assign or reassign")
+def api_assign(ws: WorkspaceDep, who: SuperviseCases, body: AssignBody, case_id: CaseIdPath,
+               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """The holder assigns one level down; a supervisor reassigns anywhere below it."""
+    with Session(ws.engine) as s, s.begin():
+        result = do_assign_case(
+            s, who, case_id, body.to_scope, assignee=body.assignee, due_at=body.due_at,
+            note=body.note, expected_version=body.version, idempotency_key=idempotency_key,
+        )  # fmt: skip
+    return result.to_json()
+
+
+@router.post("/api/v1/cases/{case_id}/take-back", summary="Take the task back")
+def api_take_back(ws: WorkspaceDep, who: SuperviseCases, body: TakeBackBody,
+                  case_id: CaseIdPath,
+                  idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """A unit above the holder takes the task back to itself."""
+    with Session(ws.engine) as s, s.begin():
+        result = do_take_back_case(s, who, case_id, note=body.note,
+                                   expected_version=body.version,
+                                   idempotency_key=idempotency_key)  # fmt: skip
+    return result.to_json()
+
+
+@router.post("/api/v1/cases/{case_id}/leads", summary="Transfer the lead")
+def api_lead(ws: WorkspaceDep, who: SuperviseCases, body: LeadBody, case_id: CaseIdPath,
+             idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """To the police (``target_agency``) or a region (``target_region``, ``internal`` when
+    this deployment serves it); ``detail.package_sha256`` names the signed package."""
+    with Session(ws.engine) as s, s.begin():
+        result = _transfer(ws, s, who, case_id, kind=body.kind,
+                           target_region=body.target_region, target_agency=body.target_agency,
+                           internal=body.internal, note=body.note, version=body.version,
+                           idempotency_key=idempotency_key)  # fmt: skip
+    return result.to_json()
+
+
+@router.get("/api/v1/cases/{case_id}/leads/{lead_id}/package", summary="Lead package")
+def api_lead_package(ws: WorkspaceDep, who: SuperviseCases, case_id: CaseIdPath,
+                     lead_id: CaseIdPath) -> Response:  # fmt: skip
+    """The signed package (ZIP) of an outgoing lead; the download is audited."""
+    return _package(ws, who, case_id, lead_id)
+
+
+@router.post("/api/v1/cases/{case_id}/leads/{lead_id}/receipt", summary="Record a receipt")
+def api_lead_receipt(ws: WorkspaceDep, who: SuperviseCases, body: ReceiptBody,
+                     case_id: CaseIdPath, lead_id: CaseIdPath,
+                     idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """The receiver acknowledged the lead (回执)."""
+    with Session(ws.engine) as s, s.begin():
+        _lead_of(s, case_id, lead_id)
+        result = do_record_lead_receipt(s, who, lead_id, receipt_ref=body.receipt_ref,
+                                        received_at=body.received_at,
+                                        idempotency_key=idempotency_key)  # fmt: skip
+    return result.to_json()
+
+
+@router.post("/api/v1/cases/{case_id}/leads/{lead_id}/feedback", summary="Record feedback")
+def api_lead_feedback(ws: WorkspaceDep, who: SuperviseCases, body: FeedbackBody,
+                      case_id: CaseIdPath, lead_id: CaseIdPath,
+                      idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """What the receiver did (反馈); an ``outcome`` becomes a label known at ``known_at``."""
+    with Session(ws.engine) as s, s.begin():
+        _lead_of(s, case_id, lead_id)
+        result = do_record_lead_feedback(s, who, lead_id, feedback=body.feedback,
+                                         outcome=body.outcome, known_at=body.known_at,
+                                         idempotency_key=idempotency_key)  # fmt: skip
+    return result.to_json()
+
+
+@router.post("/api/v1/cases/{case_id}/outcomes", summary="Record an outcome label")
+def api_outcome(ws: WorkspaceDep, who: SuperviseCases, body: OutcomeBody, case_id: CaseIdPath,
+                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:  # fmt: skip
+    """confirmed_ifr, police_case or clearance, with the date it became known."""
+    with Session(ws.engine) as s, s.begin():
+        result = do_record_outcome(s, who, case_id, body.outcome, known_at=body.known_at,
+                                   note=body.note, idempotency_key=idempotency_key)  # fmt: skip
+    return result.to_json()

@@ -226,6 +226,15 @@ class _Compiler:
             .sql()
         )
 
+    def views(self) -> None:
+        """Tables sources.yaml defines as views (built only when a used source reads them)."""
+        catalog = self.specs.sources
+        for table in dict.fromkeys(self._source(s).table for s in self.used_sources):
+            if table in catalog.views and table not in self.available:
+                sql = catalog.view_sql(table, self.as_of, self.available, self.terms)
+                self.add(table, sql, description=f"view {table} (sources.yaml)")
+                self.available.add(table)
+
     def sources(self) -> None:
         for name in self.used_sources:
             src = self._source(name)
@@ -592,6 +601,7 @@ class _Compiler:
 
     def build(self) -> Plan:
         self.identity()
+        self.views()
         self.sources()
         self.aggregations()
         self.values()

@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The risk-event model trains once from the CCKS 2019 data beside the project (docs/text.md);
+# without that data the text stage falls back to the keyword tagger and says so.
+EVENT_MODEL := var/models/events-hybrid-v2.joblib
+CCKS        := ../shared/data/ccks2019-fin-events/train.csv
+
 demo: $(STAMP)
+	test -f $(EVENT_MODEL) || ! test -f $(CCKS) || $(BIN)/python -m fengyan.text build --out $(EVENT_MODEL)
 	$(BIN)/fengyan demo
 
 lint: $(STAMP)

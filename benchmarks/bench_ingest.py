@@ -32,7 +32,6 @@ import os
 import platform
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from _common import run_wrapped
 from fengyan.samples import sample_dir
 
 HERE = Path(__file__).resolve().parent
@@ -51,7 +51,6 @@ RESULTS = HERE / "results"
 DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
 QUICK_SIZES = (20_000, 50_000)
 GEN_CHUNK = 100_000
-POLL_SECONDS = 0.05
 SOURCE = "市场监管局"
 MiB = 1024 * 1024
 
@@ -368,20 +367,6 @@ def generate(path: Path, rows: int, seed: int, bad_share: float) -> BadCounts:
 
 # --- measuring -------------------------------------------------------------------------
 
-# Runs the ingest and reports its own children's usage: fresh per size, so ru_maxrss
-# is the peak of exactly one ingest.
-_WRAPPER = """\
-import json, resource, subprocess, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.perf_counter()
-rc = subprocess.call(cmd)
-wall = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(out, "w") as fh:
-    json.dump({"rc": rc, "wall": wall, "maxrss_kib": ru.ru_maxrss,
-               "cpu": ru.ru_utime + ru.ru_stime}, fh)
-"""
-
 
 @dataclass
 class Result:
@@ -413,29 +398,9 @@ def measure(
     cmd: list[str], log: Path, env: dict[str, str]
 ) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Run ``cmd`` under the wrapper; its usage figures and a polled RSS timeline."""
-    usage = log.with_suffix(".usage.json")
-    timeline: list[tuple[float, float]] = []
-    with open(log, "wb") as out:
-        wrapper = subprocess.Popen(
-            [sys.executable, "-c", _WRAPPER, str(usage), *cmd],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        t0 = time.perf_counter()
-        parent = psutil.Process(wrapper.pid)
-        while wrapper.poll() is None:
-            rss = 0
-            try:
-                for child in parent.children(recursive=True):
-                    rss += child.memory_info().rss
-            except psutil.Error:
-                pass
-            if rss:
-                timeline.append((round(time.perf_counter() - t0, 2), round(rss / MiB, 1)))
-            time.sleep(POLL_SECONDS)
-    info: dict[str, Any] = json.loads(usage.read_text())
-    if wrapper.returncode or info["rc"]:
+    returncode, info, t0, samples = run_wrapped(cmd, log, env)
+    timeline = [(round(t - t0, 2), round(rss / MiB, 1)) for t, _, rss in samples]
+    if returncode or info["rc"]:
         sys.exit(f"ingest failed (exit {info['rc']}); see {log}:\n{log.read_text()[-3000:]}")
     return info, timeline
 

@@ -36,11 +36,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _common import bench_workspace
 from fengyan.graph.service import build_graph
 from fengyan.ingest.service import ingest_path
 from fengyan.resolve.evaluate import Evaluation, Score, evaluate, evaluate_controllers
 from fengyan.resolve.service import resolve
-from fengyan.settings import Settings
 from fengyan.simulate.params import load_params
 from fengyan.simulate.service import simulate
 from fengyan.workspace import Workspace
@@ -48,20 +48,6 @@ from fengyan.workspace import Workspace
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
-
-
-def _workspace(home: Path) -> Workspace:
-    ws = Workspace(
-        Settings(
-            home=home,
-            lake_dir=home / "lake",
-            database_url=f"sqlite:///{home / 'fengyan.db'}",
-            chunk_rows=50_000,
-            pseudonym_key_env="bench-key",
-        )
-    )
-    ws.init()
-    return ws
 
 
 def _drop_ids(ws: Workspace, share: float, seed: int) -> int:
@@ -120,7 +106,7 @@ def run(firms: int, months: int, seed: int, drop: float, keep: bool) -> dict[str
     t = time.perf_counter()
     simulate(city, load_params(**{"enterprises.count": firms, "calendar.months": months}), seed)
     timings["simulate"] = time.perf_counter() - t
-    ws = _workspace(work / "home")
+    ws = bench_workspace(work / "home")
     t = time.perf_counter()
     ingest_path(ws, city)
     timings["ingest"] = time.perf_counter() - t

@@ -33,21 +33,19 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import psutil
 import yaml
 
+from _common import bench_workspace, run_wrapped
 from bench_ingest import RESULTS, machine, print_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 MiB = 1024 * 1024
-POLL_SECONDS = 0.05
 DEFAULT_SIZES = (200_000, 3_000_000)
 TARGET_SECONDS, TARGET_MIB = 120.0, 8 * 1000**3 / MiB  # "under 2 minutes … under 8 GB"
 # The record types resolution and the graph read; everything else in the city is skipped.
@@ -68,65 +66,16 @@ TYPES = (
     "DishonestDebtor",
 )
 
-# Runs the command and reports its own children's usage (ru_maxrss of exactly one child).
-_WRAPPER = """\
-import json, resource, subprocess, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.perf_counter()
-rc = subprocess.call(cmd)
-wall = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(out, "w") as fh:
-    json.dump({"rc": rc, "wall": wall, "maxrss_kib": ru.ru_maxrss,
-               "cpu": ru.ru_utime + ru.ru_stime}, fh)
-"""
-
-
-def _workspace(home: Path) -> Any:
-    from fengyan.settings import Settings
-    from fengyan.workspace import Workspace
-
-    ws = Workspace(
-        Settings(
-            home=home,
-            lake_dir=home / "lake",
-            database_url=f"sqlite:///{home / 'fengyan.db'}",
-            chunk_rows=50_000,
-            pseudonym_key_env="bench-key",
-        )
-    )
-    ws.init()
-    return ws
-
 
 def measure(cmd: list[str], log: Path) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Run ``cmd`` under the wrapper: its usage and an RSS timeline in epoch seconds."""
-    usage = log.with_suffix(".usage.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FENGYAN_")}
     env["FENGYAN_LANG"] = "en"
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
-    timeline: list[tuple[float, float]] = []
-    with open(log, "wb") as out:
-        wrapper = subprocess.Popen(
-            [sys.executable, "-c", _WRAPPER, str(usage), *cmd],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        parent = psutil.Process(wrapper.pid)
-        while wrapper.poll() is None:
-            rss = 0
-            try:
-                for child in parent.children(recursive=True):
-                    rss += child.memory_info().rss
-            except psutil.Error:
-                pass
-            if rss:
-                timeline.append((time.time(), rss / MiB))
-            time.sleep(POLL_SECONDS)
-    info: dict[str, Any] = json.loads(usage.read_text())
-    usage.unlink()
-    if wrapper.returncode or info["rc"]:
+    returncode, info, _, samples = run_wrapped(cmd, log, env)
+    log.with_suffix(".usage.json").unlink()
+    timeline = [(epoch, rss / MiB) for _, epoch, rss in samples]
+    if returncode or info["rc"]:
         sys.exit(f"{cmd[:4]} failed (exit {info['rc']}); see {log}:\n{log.read_text()[-3000:]}")
     return info, timeline
 
@@ -141,7 +90,7 @@ def _ingest_child(home: Path, city: Path) -> None:
     from fengyan.ingest.manifest import Manifest
     from fengyan.ingest.service import ingest_one
 
-    ws = _workspace(home)
+    ws = bench_workspace(home)
     manifest = Manifest.load(city)
     rows: dict[str, int] = {}
     for item in manifest.files:
@@ -217,7 +166,7 @@ def _steps_child(home: Path, out: Path, profile: bool) -> None:
     from fengyan.graph.service import build_graph
     from fengyan.resolve.service import resolve
 
-    ws = _workspace(home)
+    ws = bench_workspace(home)
     prof = cProfile.Profile() if profile else None
     result: dict[str, Any] = {}
     for name, fn in (("resolve", resolve), ("graph", build_graph)):

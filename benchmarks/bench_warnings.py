@@ -73,11 +73,10 @@ from fengyan.index.service import (
     rescore_firm,
     score_table,
 )
-from fengyan.index.warnings import compare
-from fengyan.settings import Settings
-from fengyan.workspace import Workspace
+from fengyan.index.warnings import compare, current_grades
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import bench_workspace
 from bench_ingest import print_columns
 
 HERE = Path(__file__).resolve().parent
@@ -85,20 +84,6 @@ WORK = HERE / "work" / "warnings"
 RESULTS = HERE / "results"
 SCHEME_ROLES = ("scheme_core", "scheme_shell", "scheme_successor", "scheme_product")
 WARN = GRADES.index("orange")
-
-
-def _workspace(home: Path) -> Workspace:
-    ws = Workspace(
-        Settings(
-            home=home,
-            lake_dir=home / "lake",
-            database_url=f"sqlite:///{home / 'fengyan.db'}",
-            chunk_rows=50_000,
-            pseudonym_key_env="bench-key",
-        )
-    )
-    ws.init()
-    return ws
 
 
 def _month_index(text: str) -> int:
@@ -141,7 +126,7 @@ def prepare(
     mark = time.perf_counter()
     simulate(city, load_params(**{"enterprises.count": firms, "calendar.months": months}), seed)
     log["simulate"] = time.perf_counter() - mark
-    ws = _workspace(root / "home")
+    ws = bench_workspace(root / "home")
     mark = time.perf_counter()
     ingest_path(ws, city)
     log["ingest"] = time.perf_counter() - mark
@@ -497,14 +482,11 @@ def scale(n: int, m: int) -> dict[str, Any]:
     timings["evidence join + index_score"] = time.perf_counter() - mark
     work = WORK / f"scale-{n}"
     shutil.rmtree(work, ignore_errors=True)
-    ws = _workspace(work)
+    ws = bench_workspace(work)
     mark = time.perf_counter()
     ws.lake.write_derived("index", {"index_score": index_score})
     timings["write index stage"] = time.perf_counter() - mark
-    current = index_score.select(["model", "firm_id", "grade", "score"]).cast(
-        pa.schema([("model", pa.string()), ("firm_id", pa.string()), ("grade", pa.string()),
-                   ("score", pa.float64())])
-    )  # fmt: skip
+    current = current_grades(index_score)
     # The previous run: a perturbed copy of this one (a tenth of the graded firms moved).
     prev = current.filter(pa.compute.not_equal(current["grade"], "none"))
     rng = np.random.default_rng(3)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -13,8 +10,7 @@ from hypothesis import strategies as st
 from fengyan.resolve import batch
 from fengyan.resolve.contacts import address_key, address_room_key
 from fengyan.resolve.names import fold, sound_key, split_name
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.realnames import p2p_names_and_brands
 
 
 def _same_as_single(names: list[str]) -> None:
@@ -34,14 +30,8 @@ def _same_as_single(names: list[str]) -> None:
 @pytest.fixture(scope="module")
 def real_names() -> list[str]:
     """Company names no one here wrote: P2P operators' registered names and brand words."""
-    details = DATA / "p2p-platforms" / "wdzj_platform_details_2017.csv"
-    shorts = DATA / "company-names" / "company_short_forms.txt"
-    if not details.exists() or not shorts.exists():
-        pytest.skip("../shared/data (p2p-platforms, company-names) is not available")
-    csv.field_size_limit(1 << 30)
-    with open(details, encoding="utf-8") as fh:
-        full = [r["companyName"] for r in csv.DictReader(fh) if r.get("companyName")]
-    brands = shorts.read_text("utf-8").split("\n")[::20]  # every 20th: ~13,000
+    full, shorts = p2p_names_and_brands()
+    brands = shorts[::20]  # every 20th: ~13,000
     written = [f"深圳市{b}科技有限公司" for b in brands[:3000]]
     written += [f"{b}（深圳）投资合伙企业（有限合伙）" for b in brands[3000:4000]]
     written += [f"广东省深圳市南山区{b}便利店" for b in brands[4000:5000]]

@@ -3,9 +3,6 @@ sharded automata match exactly like one automaton."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import ahocorasick_rs as ac
 import numpy as np
 import pyarrow as pa
@@ -27,8 +24,8 @@ from fengyan.text.dictionary import (
 )
 from fengyan.text.linking import OPEN_DAY, FirmFacts, Linker, build_automata
 from fengyan.text.service import load_settings
+from tests.realnames import p2p_names_and_brands
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SETTINGS = load_settings().linking
 
 
@@ -79,14 +76,8 @@ def entries(d: object) -> list[tuple[str, int, int, int, int]]:
 @pytest.fixture(scope="module")
 def real_names() -> list[str]:
     """Registered names of P2P operators and real brand words written as Shenzhen firms."""
-    details = DATA / "p2p-platforms" / "wdzj_platform_details_2017.csv"
-    shorts = DATA / "company-names" / "company_short_forms.txt"
-    if not details.exists() or not shorts.exists():
-        pytest.skip("../shared/data (p2p-platforms, company-names) is not available")
-    csv.field_size_limit(1 << 30)
-    with open(details, encoding="utf-8") as fh:
-        full = [r["companyName"] for r in csv.DictReader(fh) if r.get("companyName")]
-    brands = shorts.read_text("utf-8").split("\n")[::40]
+    full, shorts = p2p_names_and_brands()
+    brands = shorts[::40]
     written = [f"深圳市{b}科技有限公司" for b in brands[:2000]]
     written += [f"深圳市前海{b}财富管理有限公司" for b in brands[2000:3000]]
     written += [f"{b}（深圳）金融信息服务有限公司" for b in brands[3000:4000]]

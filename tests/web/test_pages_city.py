@@ -42,7 +42,7 @@ from fengyan.index.service import (
     run_index,
     score_table,
 )
-from fengyan.index.warnings import compare
+from fengyan.index.warnings import compare, current_grades
 from fengyan.web.app import create_app
 from fengyan.workspace import Workspace
 from tests.resolve.conftest import ResolvedCity, make_workspace, resolved_city
@@ -119,17 +119,7 @@ def _publish_by_rank(ws: Workspace) -> None:
     ):
         graded = _rank_grades(index_score, scale)
         previous = previous_grades(ws.engine, DEFAULT_MODELS)
-        current = graded.select(["model", "firm_id", "grade", "score"]).cast(
-            pa.schema(
-                [
-                    ("model", pa.string()),
-                    ("firm_id", pa.string()),
-                    ("grade", pa.string()),
-                    ("score", pa.float64()),
-                ]
-            )
-        )
-        changes = compare(previous, current)
+        changes = compare(previous, current_grades(graded))
         firm_scores, with_region, regions = _published_rows(graded, changes, universe, category)
         do_publish_run(
             ws.engine,

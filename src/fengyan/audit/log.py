@@ -154,7 +154,8 @@ def append_many(db: Session | Connection, items: Iterable[AuditItem], batch: int
     return last
 
 
-def _row_entry(row: AuditEntryRow) -> AuditEntry:
+def entry_from_row(row: AuditEntryRow) -> AuditEntry:
+    """The :class:`AuditEntry` a stored ``audit_entry`` row holds."""
     return AuditEntry(
         row.seq,
         parse_time(row.at),
@@ -179,7 +180,7 @@ def get_entry(engine: Engine, seq: int) -> AuditEntry | None:
     """The entry with sequence number ``seq``, if any."""
     with Session(engine) as session:
         row = session.get(AuditEntryRow, seq)
-        return _row_entry(row) if row is not None else None
+        return entry_from_row(row) if row is not None else None
 
 
 def _like(pattern: str) -> str:
@@ -245,7 +246,7 @@ def search(
             .limit(limit)
             .offset(offset)
         ).all()
-        return int(total or 0), [_row_entry(r) for r in rows]
+        return int(total or 0), [entry_from_row(r) for r in rows]
 
 
 def stored_leaf_hashes(engine: Engine, size: int | None = None) -> list[bytes]:

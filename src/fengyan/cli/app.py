@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fengyan import __version__
+from fengyan.cli._stage import HomeOpt
 from fengyan.cli.audit import app as _audit_commands
 from fengyan.cli.cases import app as _case_commands
 from fengyan.cli.graph import graph as _graph_command
@@ -42,10 +43,6 @@ app = typer.Typer(
 # Outside a terminal (CI logs, pipes) rich would wrap at 80 columns; tables need more.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-HomeOpt = Annotated[
-    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-]
 
 
 @app.callback()

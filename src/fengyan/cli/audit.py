@@ -23,6 +23,7 @@ from fengyan.audit import (
 )
 from fengyan.audit.keys import KEYRING, export_public_key, key_id, load_key, rotate_key
 from fengyan.audit.verify import signed_checkpoints
+from fengyan.cli._stage import HomeOpt
 from fengyan.clock import CHINA_TZ
 from fengyan.i18n import current_language, t
 from fengyan.workspace import Workspace
@@ -33,9 +34,6 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-HomeOpt = Annotated[
-    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-]
 CheckpointsOpt = Annotated[
     Path | None,
     typer.Option(

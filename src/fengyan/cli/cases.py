@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from fengyan.cli._stage import HomeOpt
 from fengyan.i18n import current_language, t
 from fengyan.web.errors import WebError
 from fengyan.web.scope import Principal
@@ -47,9 +48,6 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 R = TypeVar("R")
 
-HomeOpt = Annotated[
-    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-]
 UserOpt = Annotated[
     str, typer.Option("--user", help="Acting user name (written to the audit log).")
 ]

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from fengyan.cli._stage import HomeOpt, fail, print_counts, steps_text
 from fengyan.workspace import Workspace
 
 console = Console()
@@ -22,9 +22,7 @@ def graph(
     settings: Annotated[
         Path | None, typer.Option("--settings", help="A model file (copy of settings.yaml).")
     ] = None,
-    home: Annotated[
-        Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-    ] = None,
+    home: HomeOpt = None,
 ) -> None:
     """Build the enterprise graph and write graph_* tables (run `fengyan resolve run` first)."""
     from fengyan.graph.config import load_settings
@@ -34,13 +32,6 @@ def graph(
     try:
         report = build_graph(ws, as_of, load_settings(settings) if settings else None)
     except LookupError as exc:
-        console.print(f"[red]✗[/red] {exc}")
-        raise typer.Exit(2) from None
-    table = Table(title=f"graph ({report.model})")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, n in report.counts.items():
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
-    console.print(f"{steps}; tables in {report.run}")
+        fail(console, str(exc))
+    print_counts(console, f"graph ({report.model})", ("table", "rows"), report.counts)
+    console.print(f"{steps_text(report.seconds)}; tables in {report.run}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from fengyan.cli._stage import HomeOpt, fail
 from fengyan.i18n import t
 from fengyan.workspace import Workspace
 
@@ -27,9 +27,7 @@ def indicators(
             "--firm", help="Only this canonical firm id (repeatable); nothing is written."
         ),
     ] = None,
-    home: Annotated[
-        Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-    ] = None,
+    home: HomeOpt = None,
 ) -> None:
     """Compute every indicator for every firm and write the indicator_* tables."""
     from fengyan.indicators.compiler import CompileError
@@ -40,11 +38,9 @@ def indicators(
     try:
         report = compute_indicators(ws, as_of, firms=firm or None)
     except SpecError as exc:
-        console.print(f"[red]✗[/red] {t('indicators_spec_error', detail=exc)}")
-        raise typer.Exit(2) from None
+        fail(console, t("indicators_spec_error", detail=exc))
     except (CompileError, LookupError) as exc:
-        console.print(f"[red]✗[/red] {t('indicators_cannot_run', detail=exc)}")
-        raise typer.Exit(2) from None
+        fail(console, t("indicators_cannot_run", detail=exc))
     console.print(
         t(
             "indicators_done",

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fengyan.cli._stage import HomeOpt
 from fengyan.resolve.ledger import LedgerError, do_decide, do_retire, review_queue
 from fengyan.workspace import Workspace
 
@@ -18,9 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-HomeOpt = Annotated[
-    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-]
 
 
 @app.command("run")

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from fengyan.cli._stage import HomeOpt, fail, print_counts, steps_text
 from fengyan.i18n import t
 from fengyan.workspace import Workspace
 
@@ -24,9 +24,7 @@ def text(
     settings: Annotated[
         Path | None, typer.Option("--settings", help="A settings file (copy of settings.yaml).")
     ] = None,
-    home: Annotated[
-        Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-    ] = None,
+    home: HomeOpt = None,
 ) -> None:
     """Write text_* tables: mentions, events, promises, ad violations, sentiment, feature words."""
     from fengyan.text.service import TextStageError, load_settings, run_text
@@ -36,15 +34,13 @@ def text(
         with console.status(t("text_running")):
             report = run_text(ws, as_of, load_settings(settings) if settings else None)
     except TextStageError as exc:
-        console.print(f"[red]✗[/red] {t(exc.message_code, **exc.params)}")
-        raise typer.Exit(2) from None
+        fail(console, t(exc.message_code, **exc.params))
     for message_code, params in report.warnings:
         console.print(f"[yellow]![/yellow] {t(message_code, **params)}")
-    table = Table(title=t("text_summary_title", model=report.model, method=report.event_method))
-    table.add_column(t("text_col_table"))
-    table.add_column(t("text_col_rows"), justify="right")
-    for name, n in sorted(report.counts.items()):
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
-    console.print(t("text_done", steps=steps, run=report.run))
+    print_counts(
+        console,
+        t("text_summary_title", model=report.model, method=report.event_method),
+        (t("text_col_table"), t("text_col_rows")),
+        dict(sorted(report.counts.items())),
+    )
+    console.print(t("text_done", steps=steps_text(report.seconds), run=report.run))

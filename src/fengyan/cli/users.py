@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from fengyan import clock
+from fengyan.cli._stage import HomeOpt
 from fengyan.clock import CHINA_TZ
 from fengyan.i18n import t
 from fengyan.web.errors import WebError
@@ -28,9 +28,6 @@ app = typer.Typer(help="Web accounts (用户): add, list, lock, unlock, API toke
                   no_args_is_help=True)  # fmt: skip
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-HomeOpt = Annotated[
-    Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
-]
 
 
 def _actor() -> str:

@@ -112,15 +112,22 @@ def _sql_keys(folded: pa.Array, sql: str) -> pa.Array:
     return result.column("k").combine_chunks().cast(pa.string())
 
 
-def domain_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """:func:`fengyan.resolve.contacts.domain_key` of every URL or host name."""
+def _lowered_keys(values: pa.Array | pa.ChunkedArray, sql: str) -> pa.Array:
+    """The key ``sql`` makes of every value folded and lower-cased; null for a blank value."""
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     folded = pa.concat_arrays(
         [pa.array("\n".join(_folded(b)).lower().split("\n"), pa.string()) for b in _blocks(array)]
         or [pa.array([], pa.string())]
     )
-    keys = _sql_keys(
-        folded,
+    keys = _sql_keys(folded, sql)
+    empty = pc.or_kleene(pc.is_null(array), pc.equal(array.cast(pa.string()), ""))
+    return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, pa.string()), keys)
+
+
+def domain_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """:func:`fengyan.resolve.contacts.domain_key` of every URL or host name."""
+    return _lowered_keys(
+        values,
         f"""
         WITH host AS (
             SELECT i, rtrim(split_part(regexp_extract(regexp_extract(
@@ -138,19 +145,12 @@ def domain_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         FROM labels ORDER BY i
         """,  # noqa: S608 - a constant list of this module
     )
-    empty = pc.or_kleene(pc.is_null(array), pc.equal(array.cast(pa.string()), ""))
-    return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, pa.string()), keys)
 
 
 def email_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """:func:`fengyan.resolve.contacts.email_key` of every e-mail address."""
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    folded = pa.concat_arrays(
-        [pa.array("\n".join(_folded(b)).lower().split("\n"), pa.string()) for b in _blocks(array)]
-        or [pa.array([], pa.string())]
-    )
-    keys = _sql_keys(
-        folded,
+    return _lowered_keys(
+        values,
         """
         WITH parts AS (
             SELECT i, s, strpos(s, '@') AS pos FROM v
@@ -162,5 +162,3 @@ def email_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         FROM split ORDER BY i
         """,
     )
-    empty = pc.or_kleene(pc.is_null(array), pc.equal(array.cast(pa.string()), ""))
-    return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, pa.string()), keys)

@@ -39,7 +39,7 @@ from fengyan.index.scoring import (
     to_prepared,
     top_k,
 )
-from fengyan.index.warnings import CHANGES, compare
+from fengyan.index.warnings import CHANGES, compare, current_grades
 from fengyan.workspace import Workspace
 
 STAGE = "index"
@@ -484,17 +484,7 @@ def run_index(
     step("warnings")
     mark = time.perf_counter()
     previous = previous_grades(ws.engine, model_ids)
-    current = index_score.select(["model", "firm_id", "grade", "score"]).cast(
-        pa.schema(
-            [
-                ("model", pa.string()),
-                ("firm_id", pa.string()),
-                ("grade", pa.string()),
-                ("score", pa.float64()),
-            ]
-        )
-    )
-    changes = compare(previous, current)
+    changes = compare(previous, current_grades(index_score))
     timings["warnings"] = time.perf_counter() - mark
 
     firms = scored.scores.num_rows // len(bound)

@@ -27,6 +27,11 @@ GRADE_SCHEMA = pa.schema(
 )
 
 
+def current_grades(index_score: pa.Table) -> pa.Table:
+    """This run's grades from an ``index_score`` table, as :func:`compare` takes them."""
+    return index_score.select(GRADE_SCHEMA.names).cast(GRADE_SCHEMA)
+
+
 def _rank_sql(column: str) -> str:
     cases = " ".join(f"WHEN '{g}' THEN {i}" for i, g in enumerate(GRADES))
     return f"(CASE coalesce({column}, 'none') {cases} END)"

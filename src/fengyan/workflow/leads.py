@@ -19,7 +19,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from fengyan.audit.keys import export_public_key, key_id, load_key, load_keyring
 from fengyan.clock import now
-from fengyan.db.cases import Case, CaseAttachment, CaseEvent, CaseLead, CaseTask
+from fengyan.db.cases import Case, CaseAttachment, CaseEvent, CaseLead
 from fengyan.settings import Settings
 from fengyan.standards.regions import significant_prefix
 from fengyan.web.errors import NotFound
@@ -55,6 +55,7 @@ from fengyan.workflow.core import (
 )
 from fengyan.workflow.errors import LeadPackageError, invalid
 from fengyan.workflow.machine import load_machine
+from fengyan.workflow.opening import add_new_case, new_case_values
 from fengyan.workflow.outcomes import _known_at, add_outcome
 from fengyan.workflow.package import build_package, verify_package
 
@@ -328,44 +329,24 @@ def _open_peer_case(
     session: Session, actor: Principal, case: Case, lead: CaseLead, region: str, moment: datetime
 ) -> int:
     """The receiving region's own case for an internal transfer."""
-    machine = load_machine()
-    days = machine.states[machine.initial].deadline_days
-    peer = Case(
-        uid=uuid.uuid4().hex,
+    values = new_case_values(
+        load_machine(),
+        moment,
+        actor.username,
         source="lead",
         source_ref=f"lead/{lead.uid}",
         firm_id=case.firm_id,
         firm_name=case.firm_name,
         credit_code=case.credit_code,
-        region_code=region,
+        region=region,
         category=case.category,
         grade=case.grade,
         model=case.model,
         score=case.score,
         evidence=case.evidence,
-        state=machine.initial,
-        holder_scope=region,
-        checklist="{}",
-        fields="{}",
-        opened_by=actor.username,
-        opened_at=moment,
-        updated_at=moment,
-        due_at=moment + timedelta(days=days) if days is not None else None,
-        reopened=0,
+        holder=region,
     )
-    session.add(peer)
-    session.flush()
-    session.add(
-        CaseTask(
-            case_id=peer.id,
-            scope=region,
-            assigned_by=actor.username,
-            assigned_at=moment,
-            due_at=peer.due_at,
-            status="open",
-            escalations=0,
-        )
-    )
+    peer = add_new_case(session, values, actor.username)
     session.add(
         CaseLead(
             uid=uuid.uuid4().hex,
@@ -538,15 +519,16 @@ def do_import_lead(
         if not uid or session.scalar(select(CaseLead.id).where(CaseLead.uid == uid)):
             raise invalid("workflow_lead_already_imported", lead_uid=uid)
         moment = now()
-        days = machine.states[machine.initial].deadline_days
-        case = Case(
-            uid=uuid.uuid4().hex,
+        values = new_case_values(
+            machine,
+            moment,
+            actor.username,
             source="lead",
             source_ref=f"lead/{uid}",
             firm_id=str(document["firm_id"]),
             firm_name=document.get("firm_name"),
             credit_code=document.get("credit_code"),
-            region_code=region,
+            region=region,
             category=document.get("category"),
             grade=document.get("grade"),
             model=document.get("model"),
@@ -558,29 +540,9 @@ def do_import_lead(
                     "records": json.loads(report.files.get("evidence.json", b"{}")),
                 }
             ),
-            state=machine.initial,
-            holder_scope=actor.scope,
-            checklist="{}",
-            fields="{}",
-            opened_by=actor.username,
-            opened_at=moment,
-            updated_at=moment,
-            due_at=moment + timedelta(days=days) if days is not None else None,
-            reopened=0,
+            holder=actor.scope,
         )
-        session.add(case)
-        session.flush()
-        session.add(
-            CaseTask(
-                case_id=case.id,
-                scope=case.holder_scope,
-                assigned_by=actor.username,
-                assigned_at=moment,
-                due_at=case.due_at,
-                status="open",
-                escalations=0,
-            )
-        )
+        case = add_new_case(session, values, actor.username)
         for a in document.get("attachments", []):
             content = report.files.get(f"attachments/{a['sha256']}")
             if content is None:

@@ -82,7 +82,7 @@ def open_case_exists(session: Session, firm_id: str) -> int | None:
     )
 
 
-def _new_case(
+def new_case_values(
     machine: Machine,
     moment: datetime,
     actor: str,
@@ -94,10 +94,16 @@ def _new_case(
     credit_code: str | None,
     region: str,
     category: str | None,
-    score_row: FirmScore | None,
-    evidence: dict[str, Any],
+    grade: str | None,
+    model: str | None,
+    score: float | None,
+    evidence: str,
     holder: str,
 ) -> dict[str, Any]:
+    """Column values of a new case in the machine's initial state, held by ``holder``.
+
+    ``evidence`` is the JSON snapshot; the deadline is the initial state's, from ``moment``.
+    """
     days = machine.states[machine.initial].deadline_days
     return dict(
         uid=uuid.uuid4().hex,
@@ -108,10 +114,10 @@ def _new_case(
         credit_code=credit_code,
         region_code=region,
         category=category,
-        grade=score_row.grade if score_row else None,
-        model=score_row.model if score_row else None,
-        score=score_row.score if score_row else None,
-        evidence=dumps(evidence),
+        grade=grade,
+        model=model,
+        score=score,
+        evidence=evidence,
         state=machine.initial,
         mode=None,
         disposal=None,
@@ -128,6 +134,25 @@ def _new_case(
         reopened=0,
         version=1,
     )
+
+
+def add_new_case(session: Session, values: dict[str, Any], assigned_by: str) -> Case:
+    """Insert a case made by :func:`new_case_values` with its open task for the holder."""
+    case = Case(**values)
+    session.add(case)
+    session.flush()
+    session.add(
+        CaseTask(
+            case_id=case.id,
+            scope=case.holder_scope,
+            assigned_by=assigned_by,
+            assigned_at=case.opened_at,
+            due_at=case.due_at,
+            status="open",
+            escalations=0,
+        )
+    )
+    return case
 
 
 def do_open_case(
@@ -196,7 +221,7 @@ def do_open_case(
         evidence = evidence_snapshot(
             score_row, _run_as_of(session, score_row.run_id) if score_row else None
         )
-        values = _new_case(
+        values = new_case_values(
             machine,
             moment,
             actor.username,
@@ -207,24 +232,13 @@ def do_open_case(
             credit_code=credit_code or (score_row.credit_code if score_row else None),
             region=region,
             category=category or (score_row.category if score_row else None),
-            score_row=score_row,
-            evidence=evidence,
+            grade=score_row.grade if score_row else None,
+            model=score_row.model if score_row else None,
+            score=score_row.score if score_row else None,
+            evidence=dumps(evidence),
             holder=actor.scope,
         )
-        case = Case(**values)
-        session.add(case)
-        session.flush()
-        session.add(
-            CaseTask(
-                case_id=case.id,
-                scope=case.holder_scope,
-                assigned_by=actor.username,
-                assigned_at=moment,
-                due_at=case.due_at,
-                status="open",
-                escalations=0,
-            )
-        )
+        case = add_new_case(session, values, actor.username)
         detail = {
             "source": source,
             "source_ref": source_ref,
@@ -309,7 +323,7 @@ def open_cases_for_new_red(session: Session, run_id: int) -> OpenReport:
             report.no_region.append(firm)
             continue
         rows.append(
-            _new_case(
+            new_case_values(
                 machine,
                 moment,
                 actor.username,
@@ -320,8 +334,10 @@ def open_cases_for_new_red(session: Session, run_id: int) -> OpenReport:
                 credit_code=score_row.credit_code if score_row else None,
                 region=region,
                 category=score_row.category if score_row else None,
-                score_row=score_row,
-                evidence=evidence_snapshot(score_row, as_of),
+                grade=score_row.grade if score_row else None,
+                model=score_row.model if score_row else None,
+                score=score_row.score if score_row else None,
+                evidence=dumps(evidence_snapshot(score_row, as_of)),
                 holder=at_level(region, settings.auto_holder_level),
             )
         )

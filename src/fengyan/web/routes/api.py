@@ -29,13 +29,13 @@ from fengyan.web.deps import (
 )
 from fengyan.web.services import export as exporting
 from fengyan.web.services.common import check_model
-from fengyan.web.services.evidence import EvidenceRecord, evidence_record
+from fengyan.web.services.evidence import EvidenceRecord, view_evidence_record
 from fengyan.web.services.graph import Neighbourhood, neighbourhood
 from fengyan.web.services.lakecache import LakeCache, lake_cache
 from fengyan.web.services.overview import Overview, overview
-from fengyan.web.services.profile import Profile, profile
+from fengyan.web.services.profile import Profile, view_profile
 from fengyan.web.services.regions import RegionLayer, region_layer
-from fengyan.web.services.search import SearchResult, search
+from fengyan.web.services.search import SearchResult, view_search
 from fengyan.web.services.warnings import (
     WarningFilters,
     WarningPage,
@@ -167,11 +167,7 @@ def api_profile(
     firm_id: str, db: DbSession, who: ViewProfile, lang: Lang, cache: Cache, model: ModelQ = None
 ) -> Profile:
     """Everything known about a firm of your jurisdiction (404 otherwise)."""
-    result = profile(db, cache, who, firm_id, check_model(model), lang)
-    if result.personal_shown:
-        record_view(db, who, f"enterprise/{firm_id}", {"page": "profile"})
-        db.commit()
-    return result
+    return view_profile(db, cache, who, firm_id, check_model(model), lang)
 
 
 @router.get("/firms/{firm_id}/graph", response_model=Neighbourhood, summary="Graph neighbourhood")
@@ -206,11 +202,7 @@ def api_evidence(
     cache: Cache,
 ) -> EvidenceRecord:
     """A record cited by the firm's indicators or on its timeline (404 for any other)."""
-    result = evidence_record(db, cache, who, firm_id, table, record_id, lang)
-    if result.personal_shown:
-        record_view(db, who, f"{table}/{record_id}", {"firm": firm_id})
-        db.commit()
-    return result
+    return view_evidence_record(db, cache, who, firm_id, table, record_id, lang)
 
 
 @router.get("/search", response_model=SearchResult, summary="Search firms")
@@ -224,10 +216,4 @@ def api_search(
     model: ModelQ = None,
 ) -> SearchResult:
     """Firms by name (fuzzy, short names), credit code, person (if permitted), phone, domain."""
-    result = search(
-        db, cache, who, q, kind, check_model(model), lang, allow_person=who.can("search_person")
-    )
-    if result.personal_shown:
-        record_view(db, who, "search/person", {"query_length": len(q)})
-        db.commit()
-    return result
+    return view_search(db, cache, who, q, kind, check_model(model), lang)

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from fengyan.web.audit_hook import record_view
 from fengyan.web.deps import (
     DbSession,
     Lang,
@@ -37,11 +36,11 @@ from fengyan.web.services.common import (
     model_label,
     pages,
 )
-from fengyan.web.services.evidence import evidence_record
+from fengyan.web.services.evidence import view_evidence_record
 from fengyan.web.services.overview import overview
-from fengyan.web.services.profile import profile
+from fengyan.web.services.profile import view_profile
 from fengyan.web.services.regions import region_layer
-from fengyan.web.services.search import KINDS, SearchResult, search
+from fengyan.web.services.search import KINDS, SearchResult, view_search
 from fengyan.web.services.warnings import SORTS, list_warnings
 from fengyan.web.templating import render
 
@@ -120,10 +119,7 @@ def page_profile(
     model: ModelQ = None,
 ) -> HTMLResponse:
     """The enterprise profile."""
-    data = profile(db, cache, who, firm_id, check_model(model), lang)
-    if data.personal_shown:
-        record_view(db, who, f"enterprise/{firm_id}", {"page": "profile"})
-        db.commit()
+    data = view_profile(db, cache, who, firm_id, check_model(model), lang)
     radar = next((s for s in data.scores if s.model == data.model), None)
     return render(request, "profile.html", {"p": data, "radar": radar, "models": _models(lang)})
 
@@ -140,10 +136,7 @@ def page_evidence(
     cache: Cache,
 ) -> HTMLResponse:
     """One evidence record of a firm."""
-    record = evidence_record(db, cache, who, firm_id, table, record_id, lang)
-    if record.personal_shown:
-        record_view(db, who, f"{table}/{record_id}", {"firm": firm_id})
-        db.commit()
+    record = view_evidence_record(db, cache, who, firm_id, table, record_id, lang)
     return render(request, "evidence.html", {"r": record})
 
 
@@ -164,21 +157,9 @@ def page_search(
     kinds = [k for k in KINDS if k != "person" or who.can("search_person")]
     if q:
         try:
-            result = search(
-                db,
-                cache,
-                who,
-                q,
-                kind,
-                check_model(model),
-                lang,
-                allow_person=who.can("search_person"),
-            )
+            result = view_search(db, cache, who, q, kind, check_model(model), lang)
         except BadRequest as exc:
             error = exc.message(lang)
-        if result is not None and result.personal_shown:
-            record_view(db, who, "search/person", {"query_length": len(q)})
-            db.commit()
     return render(
         request,
         "search.html",

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -49,8 +48,9 @@ from fengyan.audit import (
     load_actions,
     verify_log,
 )
-from fengyan.audit.canonical import canonical_detail, entry_bytes, parse_time, time_text
+from fengyan.audit.canonical import canonical_detail, entry_bytes, time_text
 from fengyan.audit.checkpoint import Checkpoint
+from fengyan.audit.log import entry_from_row
 from fengyan.audit.merkle import leaf_hash
 from fengyan.audit.verify import signed_checkpoints
 from fengyan.db.audit import AuditEntryRow
@@ -162,18 +162,6 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     return or_(inside, and_(not_(has_region), by_actor))
 
 
-def _entry(row: AuditEntryRow) -> AuditEntry:
-    return AuditEntry(
-        row.seq,
-        parse_time(row.at),
-        row.actor,
-        row.action,
-        row.target,
-        orjson.loads(row.detail),
-        bytes(row.leaf_hash),
-    )
-
-
 def search_entries(
     db: Session, principal: Principal, query: AuditQuery, limit: int, offset: int
 ) -> tuple[int, list[AuditEntry]]:
@@ -186,7 +174,7 @@ def search_entries(
         select(AuditEntryRow).where(*where).order_by(AuditEntryRow.seq.desc())
         .limit(limit).offset(offset)
     ).all()  # fmt: skip
-    return int(total or 0), [_entry(r) for r in rows]
+    return int(total or 0), [entry_from_row(r) for r in rows]
 
 
 def get_visible_entry(db: Session, principal: Principal, seq: int) -> AuditEntry:
@@ -196,7 +184,7 @@ def get_visible_entry(db: Session, principal: Principal, seq: int) -> AuditEntry
     ).first()
     if row is None:
         raise NotFound()
-    return _entry(row)
+    return entry_from_row(row)
 
 
 def canonical_bytes(entry: AuditEntry) -> bytes:

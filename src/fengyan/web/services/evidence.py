@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from fengyan.i18n import t
 from fengyan.schema import load_schema
+from fengyan.web.audit_hook import record_view
 from fengyan.web.errors import NotFound
 from fengyan.web.masking import mask_record
 from fengyan.web.scope import Principal
@@ -129,3 +130,20 @@ def evidence_record(
         fields=fields,
         personal_shown=personal,
     )
+
+
+def view_evidence_record(
+    session: Session,
+    cache: LakeCache,
+    principal: Principal,
+    firm_id: str,
+    table: str,
+    record_id: str,
+    lang: str,
+) -> EvidenceRecord:
+    """:func:`evidence_record` for display: a view of personal data is recorded and committed."""
+    result = evidence_record(session, cache, principal, firm_id, table, record_id, lang)
+    if result.personal_shown:
+        record_view(session, principal, f"{table}/{record_id}", {"firm": firm_id})
+        session.commit()
+    return result

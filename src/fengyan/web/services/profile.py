@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from fengyan.db.published import FirmScore, GradeWarning
 from fengyan.i18n import t
 from fengyan.schema import load_schema
+from fengyan.web.audit_hook import record_view
 from fengyan.web.masking import mask_kind, mask_record
 from fengyan.web.scope import Principal
 from fengyan.web.services.common import (
@@ -616,3 +617,14 @@ def _profile(
         warnings=warning_history(session, firm_id, lang),
         personal_shown=personal or named,
     )
+
+
+def view_profile(
+    session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str, lang: str
+) -> Profile:
+    """:func:`profile` for display: a view of personal data is recorded and committed."""
+    result = profile(session, cache, principal, firm_id, model, lang)
+    if result.personal_shown:
+        record_view(session, principal, f"enterprise/{firm_id}", {"page": "profile"})
+        session.commit()
+    return result

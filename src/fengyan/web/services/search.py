@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from fengyan.db.published import FirmScore
 from fengyan.resolve.names import fold
 from fengyan.standards import phone as phones
+from fengyan.web.audit_hook import record_view
 from fengyan.web.errors import BadRequest
 from fengyan.web.masking import mask_kind
 from fengyan.web.scope import Principal, duckdb_condition
@@ -240,3 +241,25 @@ def _by_person(
         shown = mask_kind(principal, "name", r["person"]) or ""
         out.append((r, f"{shown} {r['how']}".strip(), 100.0))
     return out, bool(rows) and principal.masking != "hidden"
+
+
+def view_search(
+    session: Session,
+    cache: LakeCache,
+    principal: Principal,
+    query: str,
+    kind: str,
+    model: str,
+    lang: str,
+) -> SearchResult:
+    """:func:`search` for display, persons only if the principal may search them.
+
+    A result showing personal data is recorded (the query's length, not its text) and
+    committed.
+    """
+    allow_person = principal.can("search_person")
+    result = search(session, cache, principal, query, kind, model, lang, allow_person=allow_person)
+    if result.personal_shown:
+        record_view(session, principal, "search/person", {"query_length": len(query)})
+        session.commit()
+    return result

@@ -4,10 +4,13 @@
 
 Generates a lake of realistic shape with numpy/pyarrow (registry rows for every firm, and
 event tables: complaints, ads, judgments, job posts; resolution's tables), then times
-compile + compute + write of the indicators (``compute_indicators``), a restricted run for
-one firm, peak RSS, and the floor: a bare weighted sum of 120 float32 columns over N rows
-in numpy. Results go to benchmarks/results/engine.json and engine.md; the lake to
-benchmarks/work/engine/ (kept between runs of the same size: --regenerate rebuilds it).
+compile + compute + write of the indicators (``compute_indicators``, DuckDB with 2 threads
+and a memory limit), the index stage with warnings and publishing to SQLite
+(``run_index``), one firm's restricted run and index rescore, peak RSS, and the floor: a
+bare weighted sum of 120 float32 columns over N rows in numpy (and polars when installed).
+Generated lakes also get a graph stage (shareholdings, key persons, controllers). Results
+go to benchmarks/results/engine.json and engine.md; the lake to benchmarks/work/engine/
+(kept between runs of the same size: --regenerate rebuilds it).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.indicators.lakebuilder import arrow_schema
 
 from bench_ingest import RESULTS, machine, print_columns
+from fengyan.clock import CHINA_TZ
+from fengyan.index.service import bound_models, rescore_firm, run_index
 from fengyan.indicators.load import load_specs
 from fengyan.indicators.service import compute_indicators
 from fengyan.settings import Settings
@@ -308,11 +313,50 @@ def generate(ws: Workspace, n: int, seed: int = 7) -> dict[str, int]:
         ]
     ).cast(arrow_schema("resolved_link"))
     ws.lake.write_derived("resolve", {"resolved_entity": ent, "resolved_link": links})
+    counts.update(generate_graph(ws, n, seed))
     return counts
 
 
-def floor(n: int, k: int = 120) -> float:
-    """Seconds of a bare weighted sum of k float32 columns over n rows (numpy)."""
+def generate_graph(ws: Workspace, n: int, seed: int = 7) -> dict[str, int]:
+    """A graph stage: shareholdings between firms, key persons, controllers (some groups)."""
+    rng = np.random.default_rng(seed + 1)
+    firm_ids = pc.binary_join_element_wise("ent:", _codes(np.arange(n)), "")
+    if isinstance(firm_ids, pa.ChunkedArray):
+        firm_ids = firm_ids.combine_chunks()
+    s = n // 10
+    src, dst = rng.integers(0, n, s), rng.integers(0, n, s)
+    o = n // 2
+    person = pa.array(np.char.mod("per:%d", rng.integers(0, n // 2, o)).astype(object))
+    of = rng.integers(0, n, o)
+    edges = pa.table(
+        {
+            "src": pa.chunked_array([firm_ids.take(pa.array(src)), person]),
+            "dst": pa.chunked_array([firm_ids.take(pa.array(dst)), firm_ids.take(pa.array(of))]),
+            "relation": pa.array(["shareholding"] * s + ["officer"] * o),
+            "share": pa.array(
+                np.concatenate([rng.random(s), np.full(o, np.nan)]), from_pandas=True
+            ),
+            "role": pa.array([None] * s + ["法定代表人"] * o, pa.string()),
+        }
+    )
+    c = n // 5
+    cf = rng.choice(n, c, replace=False)
+    controllers = pa.table(
+        {
+            "firm_id": firm_ids.take(pa.array(cf)),
+            "controller_id": pa.array(
+                np.char.mod("per:%d", rng.integers(0, c // 3, c)).astype(object)
+            ),
+            "basis": pa.array(["shareholding"] * c),
+            "path": pa.array([[]] * c, pa.list_(pa.string())),
+        }
+    )
+    ws.lake.write_derived("graph", {"graph_edge": edges, "graph_controller": controllers})
+    return {"graph_edge": s + o, "graph_controller": c}
+
+
+def floor(n: int, k: int = 120) -> dict[str, float]:
+    """Seconds of a bare weighted sum of k float32 columns over n rows (numpy; polars if any)."""
     rng = np.random.default_rng(1)
     cols = [rng.random(n, dtype=np.float32) for _ in range(k)]
     w = rng.random(k).astype(np.float32)
@@ -320,13 +364,28 @@ def floor(n: int, k: int = 120) -> float:
     total = np.zeros(n, np.float32)
     for wi, c in zip(w, cols, strict=True):
         total += wi * c
-    return time.perf_counter() - start
+    out = {"numpy": time.perf_counter() - start}
+    try:
+        import polars as pl  # not a dependency: measured when installed
+    except ImportError:
+        return out
+    frame = pl.DataFrame({f"c{j}": c for j, c in enumerate(cols)})
+    start = time.perf_counter()
+    frame.select(pl.sum_horizontal([pl.col(f"c{j}") * float(wi) for j, wi in enumerate(w)]))
+    out["polars"] = time.perf_counter() - start
+    return out
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as fh:
+        return " ".join(fh.read().split()[:3])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--firms", type=int, default=3_000_000)
     ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--memory-limit", default="5GB", help="DuckDB memory limit (spills beyond)")
     args = ap.parse_args()
     home = WORK / f"n{args.firms}"
     marker = home / "generated.json"
@@ -347,41 +406,81 @@ def main() -> None:
         counts = generate(ws, args.firms)
         marker.write_text(json.dumps({"counts": counts, "seconds": time.perf_counter() - t}))
     gen = json.loads(marker.read_text())
+    if "graph_edge" not in gen["counts"]:  # a lake generated before the graph stage was added
+        gen["counts"].update(generate_graph(ws, args.firms))
+        marker.write_text(json.dumps(gen))
+    load_before = _load()
     specs = load_specs()
     t = time.perf_counter()
-    full = compute_indicators(ws, AS_OF, specs=specs)
-    wall = time.perf_counter() - t
+    full = compute_indicators(ws, AS_OF, specs=specs, threads=2, memory_limit=args.memory_limit)
+    wall_ind = time.perf_counter() - t
     one = full.tables["indicator_score"].column("firm_id")[args.firms // 2].as_py()
-    lat = []
-    for _ in range(3):
+    value_rows = full.tables["indicator_value"].num_rows
+    steps = full.steps
+    seconds = dict(full.seconds)
+    del full  # the index stage reads the written tables, as `fengyan run` does
+    t = time.perf_counter()
+    index = run_index(ws, datetime.combine(AS_OF, datetime.min.time(), CHINA_TZ))
+    wall_index = time.perf_counter() - t
+    # One firm: its indicators (restricted run; the first compiles the cached plan), then
+    # its index rescore from that row.
+    lat_ind, lat_idx = [], []
+    columns: list[str] = []
+    bound = None
+    for _ in range(4):
         t = time.perf_counter()
-        compute_indicators(ws, AS_OF, firms=[one], specs=specs)
-        lat.append(time.perf_counter() - t)
+        mine = compute_indicators(ws, AS_OF, firms=[one], specs=specs, threads=2)
+        lat_ind.append(time.perf_counter() - t)
+        row = mine.tables["indicator_score"]
+        if bound is None:
+            columns = [c for c in row.column_names if c != "firm_id"]
+            bound = bound_models(columns)
+        t = time.perf_counter()
+        rescore_firm(bound, row, mine.tables["indicator_value"])
+        lat_idx.append(time.perf_counter() - t)
     fl = floor(args.firms)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    it = index.seconds
+    total = wall_ind + wall_index
     rows = [
         ["firms", f"{args.firms:,}"],
         ["indicators", str(len(specs.indicators))],
-        ["event rows", f"{sum(v for k, v in gen['counts'].items() if k != 'enterprise'):,}"],
-        ["compile (s)", f"{full.seconds['compile']:.1f}"],
-        ["compute (s)", f"{full.seconds['compute']:.1f}"],
-        ["categories (s)", f"{full.seconds['categories']:.1f}"],
-        ["write (s)", f"{full.seconds.get('write', 0):.1f}"],
-        ["total (s)", f"{wall:.1f}"],
-        ["one firm, restricted run (s, best of 3)", f"{min(lat):.2f}"],
-        ["floor: numpy weighted sum of 120 cols (s)", f"{fl:.2f}"],
+        [
+            "event and graph rows",
+            f"{sum(v for k, v in gen['counts'].items() if k != 'enterprise'):,}",
+        ],
+        ["compile (s)", f"{seconds['compile']:.1f}"],
+        ["compute (s)", f"{seconds['compute']:.1f}"],
+        ["categories (s)", f"{seconds['categories']:.1f}"],
+        ["write indicators (s)", f"{seconds.get('write', 0):.1f}"],
+        ["index: load + score 3 models + top-k (s)", f"{it['load'] + it['score']:.1f}"],
+        ["index: evidence join + write (s)", f"{it['explain_write']:.1f}"],
+        ["warnings: compare (s)", f"{it['warnings']:.1f}"],
+        ["publish to SQLite (s)", f"{it.get('publish', 0):.1f}"],
+        ["total: indicators + index + warnings + publish (s)", f"{total:.1f}"],
+        ["one firm: indicators, restricted run, first (s)", f"{lat_ind[0]:.2f}"],
+        [
+            "one firm: indicators, restricted run, cached plan (s, best of 3)",
+            f"{min(lat_ind[1:]):.2f}",
+        ],
+        ["one firm: index rescore (ms, best of 4)", f"{min(lat_idx) * 1000:.1f}"],
+        *([f"floor: {k} weighted sum of 120 float32 cols (s)", f"{v:.2f}"] for k, v in fl.items()),
         ["peak RSS (MiB)", f"{rss:,.0f}"],
-        ["indicator_value rows", f"{full.tables['indicator_value'].num_rows:,}"],
+        ["indicator_value rows", f"{value_rows:,}"],
+        ["published firm scores", f"{index.published.firm_scores if index.published else 0:,}"],
+        ["load average before / after", f"{load_before} / {_load()}"],
     ]
     print_columns(["measure", "value"], rows)
-    slow = sorted(full.steps.items(), key=lambda kv: -kv[1])[:8]
+    slow = sorted(steps.items(), key=lambda kv: -kv[1])[:10]
     info = {
         "machine": machine(),
         "command": " ".join(["python", *sys.argv]),
         "generated": gen,
         "rows": dict(rows),
         "slowest_steps": dict(slow),
-        "latency_one_firm": lat,
+        "index_seconds": it,
+        "latency_one_firm": {"indicators": lat_ind, "index": lat_idx},
+        "memory_limit": args.memory_limit,
         "date": datetime.now(UTC).isoformat(),
     }
     RESULTS.mkdir(exist_ok=True)

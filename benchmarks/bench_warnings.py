@@ -556,7 +556,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
     q = result.get("quality")
     if q:
         lines += [
-            f"## Quality: {q['firms']:,} firms × {q['months']} months, seed {q['seed']} "
+            f"## Quality: {q['firms']:,} firms × {q['window_months']} months, seed {q['seed']} "
             f"(derived stages: {q['derived']})",
             "",
             "| model | warned ≥3 m ahead | median lead (months) | recall 6 m (pooled) | "
@@ -626,7 +626,7 @@ def main() -> None:
         log: dict[str, float] = {}
         root = prepare(args.firms, args.months, args.seed, args.derived, log, args.step)
         q = evaluate(root)
-        q.update(firms=args.firms, months=args.months, seed=args.seed, derived=args.derived,
+        q.update(firms=args.firms, window_months=args.months, seed=args.seed, derived=args.derived,
                  step=args.step, seconds={k: round(v, 1) for k, v in log.items()})  # fmt: skip
         if args.tune:
             q["tuned"] = tune(root)

@@ -24,9 +24,11 @@ adapter only transpiles and runs them.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Collection, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, timedelta
 
 import sqlglot
@@ -34,7 +36,7 @@ from sqlglot import exp
 
 from fengyan.indicators import expr
 from fengyan.indicators.load import SpecSet
-from fengyan.indicators.plan import Plan, Step
+from fengyan.indicators.plan import FIRMS_TABLE, Plan, Step
 from fengyan.indicators.sources import (
     ENGINE_COLUMNS,
     FIRM_COLUMNS,
@@ -48,6 +50,12 @@ from fengyan.indicators.spec import IndicatorSpec, Log, Logistic, Piecewise, Ran
 CUTPOINTS_TABLE = "indicator_cutpoints"
 # Default bound on stored cut-points per rank indicator (see docs/engine.md).
 MAX_CUTPOINTS = 100_000
+# How a restricted plan names its firms (the adapter fills the table from Plan.firms).
+FIRMS_SELECT = f"SELECT firm_id FROM {FIRMS_TABLE}"
+# Compiled plans kept per (specs, as-of date, tables, full or restricted): a restricted run
+# of one firm then costs no compilation or rendering (seconds with 244 indicators).
+PLAN_CACHE_SIZE = 8
+_PLAN_CACHE: OrderedDict[tuple[object, ...], Plan] = OrderedDict()
 
 
 class CompileError(ValueError):
@@ -121,6 +129,8 @@ class _Compiler:
         self.derived = [s for s in specs.indicators if s.derived]
         self.used_sources = list(dict.fromkeys(s.source for s in self.base))
         self._conditions: dict[str, exp.Expr | None] = {}
+        # Per source: term test (kind, argument SQL, list) → the source column holding it.
+        self._term_cols: dict[str, dict[tuple[str, str, str], str]] = {}
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -137,8 +147,30 @@ class _Compiler:
         self.steps.append(Step(name, _parse(sql, subs), materialise, output, description))
 
     def rewrite(self, tree: exp.Expression, source: str | None = None) -> str:
+        return self.rewrite_tree(tree, source).sql()
+
+    def rewrite_tree(self, tree: exp.Expression, source: str | None) -> exp.Expression:
+        """Special forms rewritten; term tests read the source's precomputed columns."""
         cols = self.specs.sources.columns(source) if source else None
-        return expr.rewrite(tree, as_of=self.as_of, terms=self.terms, columns=cols).sql()
+        term = self._term_column(source) if source else None
+        return expr.rewrite(tree, as_of=self.as_of, terms=self.terms, columns=cols, term=term)
+
+    def _term_column(self, source: str) -> Callable[[str, exp.Expression, str], exp.Expression]:
+        known = self._term_cols.get(source, {})
+
+        def column(kind: str, arg: exp.Expression, list_id: str) -> exp.Expression:
+            name = known.get(expr.term_key(kind, arg, list_id))
+            if name is not None:
+                return exp.column(name)
+            # Not collected by the source step (cannot happen for spec SQL): inline it.
+            return expr.rewrite(
+                expr.term_call(kind, arg, list_id),
+                as_of=self.as_of,
+                terms=self.terms,
+                columns=self.specs.sources.columns(source),
+            )
+
+        return column
 
     def empty(self, columns: dict[str, str]) -> str:
         cols = ", ".join(f"CAST(NULL AS {t}) AS {q(c)}" for c, t in columns.items())
@@ -152,7 +184,7 @@ class _Compiler:
         return f"({self.empty(cols)})"
 
     def firm_filter(self, column: str) -> str:
-        return f" AND {column} IN {_in_list(self.firms)}" if self.firms is not None else ""
+        return f" AND {column} IN ({FIRMS_SELECT})" if self.firms is not None else ""
 
     # ---- 1. identity ------------------------------------------------------------------------
 
@@ -242,7 +274,50 @@ class _Compiler:
             sql = (
                 self.firm_source(cols) if src.table == FIRM_TABLE else self.table_source(src, cols)
             )
-            self.add(f"ind__src_{name}", sql, description=f"source {name} ({src.table})")
+            tests = self.term_tests(name)
+            if not tests:
+                self.add(f"ind__src_{name}", sql, description=f"source {name} ({src.table})")
+                continue
+            # Each (column, list) test once per row, however many indicators, conditions
+            # and evidence orders use it: they read the 0/1 (or count) column instead.
+            subs: dict[str, exp.Expression] = {}
+            known = self._term_cols.setdefault(name, {})
+            for key, call in tests.items():
+                column = f"ind__t{len(known)}"
+                known[key] = column
+                subs[f"ind__sub_{column}"] = expr.rewrite(
+                    call,
+                    as_of=self.as_of,
+                    terms=self.terms,
+                    columns=self.specs.sources.columns(name),
+                )
+            select = ", ".join(f"{sub} AS {q(sub.removeprefix('ind__sub_'))}" for sub in subs)
+            self.add(
+                f"ind__src_{name}",
+                f"SELECT s.*, {select} FROM ({sql}) AS s",
+                description=f"source {name} ({src.table}), {len(tests)} term tests",
+                subs=subs,
+            )
+
+    def term_tests(self, source: str) -> dict[tuple[str, str, str], exp.Expression]:
+        """Every distinct ``terms``/``term_count`` call in the source's specs, in spec order."""
+        out: dict[tuple[str, str, str], exp.Expression] = {}
+        for s in self.base:
+            if s.source != source:
+                continue
+            e = self.specs.exprs[s.id]
+            trees = [e.value.tree, *e.order]
+            if e.where is not None:
+                trees.append(e.where.tree)
+            for tree in trees:
+                for node in tree.find_all(exp.Anonymous):
+                    kind = str(node.this).lower()
+                    if kind in ("terms", "term_count"):
+                        arg, list_id = node.expressions[0], node.expressions[1].name
+                        out.setdefault(
+                            expr.term_key(kind, arg, list_id), expr.term_call(kind, arg, list_id)
+                        )
+        return out
 
     def firm_source(self, cols: list[str]) -> str:
         parts = []
@@ -296,7 +371,7 @@ class _Compiler:
         if extra:
             where.append(f"({extra})")
         if self.firms is not None and any(isinstance(k, ColumnLink) for k in src.firm):
-            where.append(f"{firm} IN {_in_list(self.firms)}")
+            where.append(f"{firm} IN ({FIRMS_SELECT})")
         return (
             f"SELECT {', '.join(select)} FROM {q(src.table)} AS t {' '.join(joins)}"
             f" WHERE {' AND '.join(where)}"
@@ -311,9 +386,7 @@ class _Compiler:
         e = self.specs.exprs[spec.id]
         conds: list[exp.Expr] = []
         if e.where is not None:
-            cols = self.specs.sources.columns(spec.source)
-            tree = expr.rewrite(e.where.tree, as_of=self.as_of, terms=self.terms, columns=cols)
-            conds.append(exp.Paren(this=tree))
+            conds.append(exp.Paren(this=self.rewrite_tree(e.where.tree, spec.source)))
         if spec.window_days is not None:
             start = self.as_of - timedelta(days=spec.window_days)
             conds.append(
@@ -327,12 +400,7 @@ class _Compiler:
 
     def aggregate_expr(self, spec: IndicatorSpec) -> exp.Expression:
         e = self.specs.exprs[spec.id]
-        tree = expr.rewrite(
-            e.value.tree,
-            as_of=self.as_of,
-            terms=self.terms,
-            columns=self.specs.sources.columns(spec.source),
-        )
+        tree = self.rewrite_tree(e.value.tree, spec.source)
         if not e.value.aggregate:
             # A row expression on a one-row-per-firm source: max() keeps one row per firm.
             tree = exp.Max(this=exp.Cast(this=tree, to=exp.DataType.build("DOUBLE")))
@@ -390,9 +458,10 @@ class _Compiler:
         self.add(
             "ind__values",
             f"SELECT u.firm_id AS firm_id, {cols} FROM ind__universe AS u {joins}",
-            # A full run reads it once (the scores step); a restricted run reads it again
-            # for the rank look-ups, but then it holds a handful of rows.
-            materialise=True,
+            # A full run reads it once (the scores step): a view, so that a dense table
+            # of every indicator's DOUBLE value is never stored (5.9 GB at 3M firms). A
+            # restricted run reads it again for the rank look-ups (a handful of rows).
+            materialise=self.firms is not None,
             description="raw values with the missing policy; derived indicators",
         )
 
@@ -485,22 +554,31 @@ class _Compiler:
     def evidence(self) -> None:
         base_parts = []
         subs: dict[str, exp.Expression] = {}
+        for name in self.used_sources:
+            firm_specs = [s for s in self.base if s.source == name]
+            if self._source(name).grain != "firm" or not firm_specs:
+                continue
+            # One row per firm: the row is the evidence; no window, no re-test of `where`.
+            # One join per source (not one scan of the source per indicator).
+            scored = " UNION ALL ".join(
+                f"SELECT firm_id, {lit(s.id)} AS indicator_id FROM ind__scores"
+                f" WHERE {col('s', s.id)} > 0"
+                for s in firm_specs
+            )
+            base_parts.append(
+                "SELECT r.firm_id, k.indicator_id, r.evidence_key, 1 AS rn"
+                f" FROM ind__src_{name} AS r JOIN ({scored}) AS k ON k.firm_id = r.firm_id"
+            )
         for s in self.base:
             src = self._source(s.source)
+            if src.grain == "firm":
+                continue
             e = self.specs.exprs[s.id]
             order = [self.rewrite(o, s.source) for o in e.order]
             if not order and src.grain == "event":
                 order.append("event_date DESC")
             order.append("evidence_key")
             limit = s.evidence.limit if s.evidence else 5
-            if src.grain == "firm":
-                # One row per firm: the row is the evidence; no window, no re-test of `where`.
-                base_parts.append(
-                    f"SELECT firm_id, {lit(s.id)} AS indicator_id, evidence_key, 1 AS rn"
-                    f" FROM ind__src_{s.source} WHERE firm_id IN (SELECT firm_id FROM"
-                    f" ind__scores WHERE {col('s', s.id)} > 0)"
-                )
-                continue
             cond = self.condition(s)
             if cond is not None:
                 subs[f"__cond_{len(subs)}"] = exp.Paren(this=cond)
@@ -670,4 +748,25 @@ def compile_plan(
     """
     if firms is not None and not firms:
         raise CompileError("firms is empty")
-    return _Compiler(specs, as_of, available, firms, max_cutpoints).build()
+    key = (
+        specs.spec_hash,
+        tuple(sorted(specs.versions.items())),
+        as_of,
+        frozenset(available),
+        firms is None,
+        max_cutpoints,
+    )
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        # Compiled for "some firms": the firm list itself is data (FIRMS_TABLE).
+        plan = _Compiler(
+            specs, as_of, available, () if firms is not None else None, max_cutpoints
+        ).build()
+        _PLAN_CACHE[key] = plan
+        while len(_PLAN_CACHE) > PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    else:
+        _PLAN_CACHE.move_to_end(key)
+    chosen = tuple(dict.fromkeys(firms)) if firms is not None else None
+    # Steps (and their rendered SQL) are shared between runs; they are never modified.
+    return dataclasses.replace(plan, firms=chosen, notes=list(plan.notes))

@@ -243,11 +243,14 @@ def rewrite(
     terms: Mapping[str, tuple[str, ...]],
     indicator: Callable[[str], exp.Expression] | None = None,
     columns: Mapping[str, str] | None = None,
+    term: Callable[[str, exp.Expression, str], exp.Expression] | None = None,
 ) -> exp.Expression:
     """Replace the special forms by portable SQL (a new tree; ``tree`` is not changed).
 
     ``columns`` (name → SQL type) lets ``terms`` read a LIST column as its elements joined,
-    so a term matches when any element contains it.
+    so a term matches when any element contains it. ``term(kind, argument, list id)``, when
+    given, replaces each ``terms``/``term_count`` (kind) call instead: the compiler returns
+    a column that an earlier step computed once per row (see :func:`term_key`).
     """
     as_of_sql = exp.Cast(this=exp.Literal.string(as_of.isoformat()), to=exp.DataType.build("DATE"))
 
@@ -258,6 +261,8 @@ def rewrite(
         args = node.expressions
         if name == "as_of":
             return as_of_sql.copy()
+        if term is not None and name in ("terms", "term_count"):
+            return term(name, args[0], args[1].name)
         if name == "terms":
             pattern = exp.Literal.string(_alternation(terms[args[1].name]))
             hit = exp.RegexpLike(
@@ -265,6 +270,7 @@ def rewrite(
             )
             return case_when(hit, exp.Literal.number(1), _zero())
         if name == "term_count":
+            listed = terms[args[1].name]
             parts: list[exp.Expression] = [
                 case_when(
                     exp.GT(
@@ -282,7 +288,16 @@ def rewrite(
             total = parts[0]
             for part in parts[1:]:
                 total = exp.Add(this=total, expression=part)
-            return exp.Paren(this=exp.Coalesce(this=total, expressions=[_zero()]))
+            # One regex over the whole list first: most texts contain no term, and then
+            # the count is 0 without one substring search per term (same result: a NULL
+            # text counts 0 either way).
+            any_hit = exp.RegexpLike(
+                this=_text(args[0], listed, columns),
+                expression=exp.Literal.string(_alternation(listed)),
+            )
+            return case_when(
+                any_hit, exp.Paren(this=exp.Coalesce(this=total, expressions=[_zero()])), _zero()
+            )
         if name == "ind":
             if indicator is None:
                 raise ExprError("ind() outside a derived indicator")
@@ -299,6 +314,16 @@ def rewrite(
         if not any(_name(n) in SPECIAL for n in out.find_all(exp.Anonymous)):
             return out
     raise ExprError("special forms nested too deeply")
+
+
+def term_key(kind: str, arg: exp.Expression, list_id: str) -> tuple[str, str, str]:
+    """What identifies one term test: the form, its (unrewritten) argument's SQL, the list."""
+    return kind, arg.sql(), list_id
+
+
+def term_call(kind: str, arg: exp.Expression, list_id: str) -> exp.Expression:
+    """The special form ``kind(arg, 'list_id')`` as a tree (to rewrite on its own)."""
+    return exp.Anonymous(this=kind, expressions=[arg.copy(), exp.Literal.string(list_id)])
 
 
 def _text(

@@ -14,6 +14,10 @@ from sqlglot import exp
 
 # Tables the plan produces for the ``indicators`` stage, by output name.
 OUTPUTS = ("indicator_score", "indicator_value", "indicator_cutpoints")
+# A restricted plan reads its firms from this table (one column ``firm_id``), which the
+# adapter creates from ``Plan.firms`` before the first step: the plan itself does not
+# depend on the firms, so one compiled and rendered plan serves every restricted run.
+FIRMS_TABLE = "ind__firms"
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,15 @@ class Step:
     materialise: bool = True
     output: str | None = None
     description: str = ""
+    # Rendered SQL per dialect (rendering a 100 kB step takes a good part of a second).
+    _rendered: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, dialect: str | None = None) -> str:
         """The query in ``dialect`` (sqlglot's name; None: the default dialect)."""
-        return self.query.sql(dialect=dialect)
+        text = self._rendered.get(dialect)
+        if text is None:
+            text = self._rendered[dialect] = self.query.sql(dialect=dialect)
+        return text
 
 
 @dataclass

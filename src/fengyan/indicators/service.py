@@ -104,10 +104,13 @@ def compute_indicators(
     *,
     write: bool | None = None,
     threads: int | None = None,
+    memory_limit: str | None = None,
 ) -> IndicatorReport:
     """Compute indicators as of ``as_of`` for every firm, or only ``firms``.
 
     ``write`` defaults to True for a full run and False for a restricted one.
+    ``threads`` and ``memory_limit`` (DuckDB syntax, ``"6GB"``) bound the engine; beyond
+    the limit it spills to the workspace's ``tmp/duckdb`` folder.
     """
     started = now()
     t0 = time.perf_counter()
@@ -117,7 +120,15 @@ def compute_indicators(
     seconds: dict[str, float] = {"load": time.perf_counter() - t0}
     con = ws.lake.connect(moment)
     try:
-        engine = DuckDBEngine(con, threads=threads)
+        spill = ws.settings.home / "tmp" / "duckdb" if memory_limit is not None else None
+        if spill is not None:
+            spill.mkdir(parents=True, exist_ok=True)
+        engine = DuckDBEngine(
+            con,
+            threads=threads,
+            memory_limit=memory_limit,
+            temp_directory=str(spill) if spill is not None else None,
+        )
         mark = time.perf_counter()
         plan = compile_plan(specs, as_of=day, available=engine.tables(), firms=firms)
         seconds["compile"] = time.perf_counter() - mark

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from fengyan.indicators.plan import Plan
+from fengyan.indicators.plan import FIRMS_TABLE, Plan
 
 DIALECT = "duckdb"
 
@@ -33,7 +33,14 @@ class DuckDBEngine:
     name = "duckdb"
     version = duckdb.__version__
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
         self.con = con
         # Event dates of TIMESTAMPTZ columns are calendar days in China, where the data is.
         con.execute("SET TimeZone = 'Asia/Shanghai'")
@@ -42,6 +49,12 @@ class DuckDBEngine:
         con.execute("SET preserve_insertion_order = false")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
+        # With a limit, materialised steps beyond it spill to the temporary directory
+        # instead of growing the process (3M firms × 244 indicators do not fit otherwise).
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+        if temp_directory is not None:
+            con.execute(f"SET temp_directory = '{temp_directory.replace(chr(39), chr(39) * 2)}'")
 
     def tables(self) -> set[str]:
         """Tables and views the connection can read."""
@@ -52,6 +65,8 @@ class DuckDBEngine:
         """Run every step; materialised steps become temporary tables, outputs Arrow tables."""
         result = EngineResult({})
         created: list[tuple[str, str]] = []
+        if plan.firms is not None:
+            self.con.register(FIRMS_TABLE, pa.table({"firm_id": pa.array(plan.firms, pa.string())}))
         try:
             for step in plan.steps:
                 start = time.perf_counter()
@@ -66,4 +81,6 @@ class DuckDBEngine:
         finally:
             for kind, name in reversed(created):
                 self.con.execute(f'DROP {kind} IF EXISTS "{name}"')
+            if plan.firms is not None:
+                self.con.unregister(FIRMS_TABLE)
         return result

@@ -1,0 +1,77 @@
+"""The fast forms of term tests give the same answers as the plain ones.
+
+``term_count`` is rewritten as one regex over the whole list guarding the per-term
+substring tests, and the compiler evaluates each (argument, list) once in the source step;
+both must count exactly what a plain sum of ``strpos`` tests counts.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+from sqlglot import exp
+
+from fengyan.indicators import expr
+from fengyan.indicators.compiler import compile_plan
+from fengyan.indicators.load import SpecSet, load_specs
+
+TERMS = {"fin": ("金融", "金融服务", "p2p", "理财")}
+TEXTS = ["深圳金融服务有限公司", "P2P理财平台", "科技公司", None, "", "金融金融"]
+
+
+def _plain_count(text: str | None) -> int:
+    if text is None:
+        return 0
+    low = text.lower()
+    return sum(1 for t in TERMS["fin"] if t in low)
+
+
+def test_term_count_with_regex_guard_equals_substring_sum() -> None:
+    tree = expr.rewrite(expr.parse("term_count(name, 'fin')"), as_of=date(2024, 6, 30), terms=TERMS)
+    assert isinstance(tree, exp.Case)  # the guard is there
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, name VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(TEXTS)))
+    got = con.execute(f"SELECT {tree.sql('duckdb')} FROM t ORDER BY i").fetchall()
+    assert [r[0] for r in got] == [_plain_count(t) for t in TEXTS] == [2, 2, 0, 0, 0, 1]
+
+
+def test_term_tests_are_columns_of_the_source_step() -> None:
+    specs = load_specs()
+    if not any("terms(" in s.value for s in specs.indicators):
+        pytest.skip("the packaged specs use no term list")
+    tables = {"resolved_entity", "resolved_link", "enterprise", "advertisement"}
+    plan = compile_plan(specs, as_of=date(2024, 6, 30), available=tables)
+    steps = {s.name: s.sql("duckdb") for s in plan.steps}
+    # Regex matching happens once per row in the source steps; the aggregations (and the
+    # evidence conditions) read the precomputed columns.
+    assert "REGEXP_MATCHES" in steps["ind__src_enterprise"]
+    assert "ind__t0" in steps["ind__src_enterprise"]
+    for name in ("ind__agg_enterprise", "ind__agg_advertisement"):
+        assert "REGEXP_MATCHES" not in steps[name], name
+    assert "ind__t0" in steps["ind__agg_enterprise"]
+    # A term list's alternation appears only in source steps (specs may use regexp_like
+    # themselves, so other regexes may remain elsewhere).
+    pattern = expr.rewrite(
+        expr.parse("terms(name, 'name_finance_strong')"),
+        as_of=date(2024, 6, 30),
+        terms={k: v.terms for k, v in specs.terms.items()},
+    ).find(exp.RegexpLike)
+    assert pattern is not None
+    needle = pattern.expression.sql("duckdb")
+    where = {n: sql.count(needle) for n, sql in steps.items() if needle in sql}
+    assert "ind__src_enterprise" in where
+    assert all(n.startswith("ind__src_") for n in where), where
+
+
+def test_plan_cache_shares_steps_between_restricted_runs(fixture_specs: SpecSet) -> None:
+    tables = {"resolved_entity", "resolved_link", "enterprise", "complaint", "indicator_cutpoints"}
+    a = compile_plan(fixture_specs, as_of=date(2024, 6, 30), available=tables, firms=["ent:1"])
+    b = compile_plan(fixture_specs, as_of=date(2024, 6, 30), available=tables, firms=["ent:2"])
+    assert a.firms == ("ent:1",) and b.firms == ("ent:2",)
+    assert a.steps is b.steps
+    assert all("ent:1" not in s.sql("duckdb") for s in a.steps)
+    full = compile_plan(fixture_specs, as_of=date(2024, 6, 30), available=tables)
+    assert full.firms is None and full.steps is not a.steps

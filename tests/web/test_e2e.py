@@ -79,7 +79,8 @@ def test_workbench_in_a_browser(live_server: tuple[str, FastAPI], tmp_path: Path
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        # Name the page and the stack: a script error is only useful with where it came from.
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e} {e.stack or ''}"))
 
         page.goto(f"{base}/login?next=/")
         page.fill("input[name=username]", "e2e_analyst")

@@ -10,11 +10,18 @@
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
   }
+  var charts = [];
   function chart(el) {
     var c = window.echarts.init(el, null, { renderer: "canvas" });
-    window.addEventListener("resize", function () { c.resize(); });
+    charts.push(c);
+    window.addEventListener("resize", function () { if (!c.isDisposed()) { c.resize(); } });
     return c;
   }
+  // Stop animations and the force layout before the page goes: their timers otherwise
+  // fire into a half-torn-down chart while the next page loads.
+  window.addEventListener("pagehide", function () {
+    charts.forEach(function (c) { if (!c.isDisposed()) { c.dispose(); } });
+  });
   function query(params) {
     var q = new URLSearchParams(window.location.search);
     Object.keys(params).forEach(function (k) { q.set(k, params[k]); });
@@ -56,6 +63,7 @@
     },
     map: function (el, d) {
       fetch(el.getAttribute("data-geo")).then(function (r) { return r.json(); }).then(function (geo) {
+        if (!document.body.contains(el)) { return; }
         var name = "fy-" + el.getAttribute("data-geo");
         window.echarts.registerMap(name, geo);
         var byKey = {};
@@ -103,6 +111,7 @@
         fetch(el.getAttribute("data-url") + "&hops=" + hops, { credentials: "same-origin" })
           .then(function (r) { return r.json(); })
           .then(function (g) {
+            if (c.isDisposed()) { return; }
             var cats = Object.keys(KIND_COLOR);
             c.setOption({
               tooltip: { formatter: function (p) { return p.dataType === "edge" ? p.data.relation : p.data.label; } },

@@ -313,7 +313,7 @@ def _firm_with(ws: Workspace, app: FastAPI, want: str) -> tuple[str, dict[str, o
                 for e in i["evidence"]
             ):
                 return r.firm_id, p
-    pytest.skip(f"no published firm with {want} in the city")
+    pytest.fail(f"no published firm with {want} in the city: the fixture no longer covers it")
 
 
 def test_profile_masks_personal_data_by_role_and_audits_views(

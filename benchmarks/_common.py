@@ -89,3 +89,11 @@ def bench_workspace(home: Path, pseudonym_key_env: str = "bench-key") -> Workspa
     )
     ws.init()
     return ws
+
+
+def save_results(output: Path, name: str, payload: dict[str, Any], markdown: str) -> None:
+    """Write ``<name>.json`` and ``<name>.md`` into ``output`` and say so."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / f"{name}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    (output / f"{name}.md").write_text(markdown, encoding="utf-8")
+    print(f"wrote {output / f'{name}.json'} and {output / f'{name}.md'}")

@@ -27,7 +27,6 @@ import argparse
 import csv
 import datetime as dt
 import io
-import json
 import os
 import platform
 import shutil
@@ -42,7 +41,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from _common import run_wrapped
+from _common import run_wrapped, save_results
 from fengyan.samples import sample_dir
 
 HERE = Path(__file__).resolve().parent
@@ -641,20 +640,13 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(
         ["python benchmarks/bench_ingest.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    args.output.mkdir(parents=True, exist_ok=True)
     payload = {
         "machine": info,
         "command": command,
         "baseline_rss_mib": baseline,
         "results": [asdict(r) for r in results],
     }
-    (args.output / "ingest.json").write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-    )
-    (args.output / "ingest.md").write_text(
-        markdown(results, info, baseline, command), encoding="utf-8"
-    )
-    print(f"wrote {args.output / 'ingest.json'} and {args.output / 'ingest.md'}")
+    save_results(args.output, "ingest", payload, markdown(results, info, baseline, command))
 
 
 if __name__ == "__main__":

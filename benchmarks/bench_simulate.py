@@ -24,7 +24,6 @@ benchmarks/work/simulate/ (git-ignored), deleted afterwards unless ``--keep``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from _common import save_results
 from bench_ingest import RESULTS, WORK, _thin, baseline_rss, machine, measure, print_columns
 
 HERE_WORK = WORK.parent / "simulate"  # beside work/ingest, which bench_ingest.py clears
@@ -226,20 +226,13 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(
         ["python benchmarks/bench_simulate.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    args.output.mkdir(parents=True, exist_ok=True)
     payload = {
         "machine": info,
         "command": command,
         "baseline_rss_mib": baseline,
         "results": [asdict(r) for r in results],
     }
-    (args.output / "simulate.json").write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-    )
-    (args.output / "simulate.md").write_text(
-        markdown(results, info, baseline, command), encoding="utf-8"
-    )
-    print(f"wrote {args.output / 'simulate.json'} and {args.output / 'simulate.md'}")
+    save_results(args.output, "simulate", payload, markdown(results, info, baseline, command))
 
 
 if __name__ == "__main__":

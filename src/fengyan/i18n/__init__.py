@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from fengyan.yamlstrict import load_yaml
 
 LANGUAGES = ("zh", "en")
 
@@ -37,7 +37,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if not entry.name.endswith(".yaml"):
             continue
-        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        data = load_yaml(entry.read_text(encoding="utf-8")) or {}
         for code, texts in data.items():
             if code in merged:
                 raise MessageCatalogueError(

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fengyan.ingest.errors import IngestError
+from fengyan.yamlstrict import load_yaml
 
 
 class ManifestFile(BaseModel):
@@ -55,6 +56,6 @@ class Manifest(BaseModel):
         if not path.is_file():
             raise IngestError("ingest_no_manifest", str(folder))
         try:
-            return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            return cls.model_validate(load_yaml(path.read_text(encoding="utf-8")) or {})
         except (yaml.YAMLError, ValidationError) as exc:
             raise IngestError("ingest_bad_manifest", str(path), detail=str(exc)[:500]) from exc

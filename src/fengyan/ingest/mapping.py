@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fengyan.ingest.errors import IngestError
 from fengyan.schema import EntityType
+from fengyan.yamlstrict import load_yaml
 
 DEFAULT_SEPARATOR = r"[;；|]"
 
@@ -55,7 +56,7 @@ class MappingSpec(BaseModel):
         """Parse a mapping file; returns it and the sha256 of its bytes."""
         raw = path.read_bytes()
         try:
-            data = yaml.safe_load(raw.decode("utf-8")) or {}
+            data = load_yaml(raw.decode("utf-8")) or {}
             return cls.model_validate(data), hashlib.sha256(raw).hexdigest()
         except (yaml.YAMLError, ValidationError, UnicodeDecodeError) as exc:
             raise IngestError("ingest_bad_mapping", str(path), detail=str(exc)[:500]) from exc

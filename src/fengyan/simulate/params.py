@@ -10,8 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fengyan.yamlstrict import load_yaml
 
 
 class _Model(BaseModel):
@@ -301,7 +302,7 @@ def load_params(path: Path | None = None, **overrides: Any) -> Params:
 
     Overrides are dotted keys, e.g. ``{"enterprises.count": 2000, "calendar.months": 12}``.
     """
-    raw = yaml.safe_load((path or default_params_path()).read_text(encoding="utf-8"))
+    raw = load_yaml((path or default_params_path()).read_text(encoding="utf-8"))
     for dotted, value in overrides.items():
         if value is None:
             continue

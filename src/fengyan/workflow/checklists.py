@@ -8,10 +8,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from fengyan.workflow.errors import WorkflowConfigError
 from fengyan.workflow.machine import load_machine
+from fengyan.yamlstrict import load_yaml
 
 CHECKLISTS_FILE: Final = "checklists.yaml"
 CATEGORIES_FILE: Final = "categories.yaml"
@@ -51,7 +50,7 @@ class Checklists:
 def category_ids() -> set[str]:
     """The risk category ids of ``fengyan/indicators/categories.yaml``."""
     text = resources.files("fengyan.indicators").joinpath(CATEGORIES_FILE).read_text("utf-8")
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(text) or {}
     return {str(c["id"]) for c in data.get("categories", [])}
 
 
@@ -84,7 +83,7 @@ def _items(
 
 def parse_checklists(text: str, file: str, categories: set[str], modes: set[str]) -> Checklists:
     """Parse and check a checklist file against the known categories and modes."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise WorkflowConfigError(file, "-", "not a mapping")
     seen: set[str] = set()

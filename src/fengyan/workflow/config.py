@@ -7,10 +7,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-import yaml
-
 from fengyan.workflow.errors import WorkflowConfigError
 from fengyan.workflow.machine import LEVELS
+from fengyan.yamlstrict import load_yaml
 
 SETTINGS_FILE: Final = "settings.yaml"
 
@@ -69,7 +68,7 @@ def _strings(data: dict[str, Any], path: str) -> tuple[str, ...]:
 
 def parse_settings(text: str) -> WorkflowSettings:
     """Parse and check the settings file."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise WorkflowConfigError(SETTINGS_FILE, "-", "not a mapping")
     return WorkflowSettings(

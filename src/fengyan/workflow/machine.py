@@ -15,10 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from fengyan.audit import load_actions
 from fengyan.workflow.errors import WorkflowConfigError
+from fengyan.yamlstrict import load_yaml
 
 ROLES: Final = ("admin", "analyst", "investigator", "grid_worker", "auditor")
 LEVELS: Final = ("province", "city", "district", "street", "community")
@@ -221,7 +220,7 @@ def _sections(
 
 def parse_machine(text: str, file: str) -> Machine:
     """Parse and check a state-machine file; errors name the file and the entry."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise _fail(file, "-", "not a mapping")
     raw_states = data.get("states")

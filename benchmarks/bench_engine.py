@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.indicators.lakebuilder import arrow_schema
 
+from _common import save_results
 from bench_ingest import RESULTS, machine, print_columns
 from fengyan.clock import CHINA_TZ
 from fengyan.index.service import bound_models, rescore_firm, run_index
@@ -412,16 +413,20 @@ def main() -> None:
     load_before = _load()
     specs = load_specs()
     t = time.perf_counter()
+    cpu = time.process_time()
     full = compute_indicators(ws, AS_OF, specs=specs, threads=2, memory_limit=args.memory_limit)
     wall_ind = time.perf_counter() - t
+    cpu_ind = time.process_time() - cpu
     one = full.tables["indicator_score"].column("firm_id")[args.firms // 2].as_py()
     value_rows = full.tables["indicator_value"].num_rows
     steps = full.steps
     seconds = dict(full.seconds)
     del full  # the index stage reads the written tables, as `fengyan run` does
     t = time.perf_counter()
+    cpu = time.process_time()
     index = run_index(ws, datetime.combine(AS_OF, datetime.min.time(), CHINA_TZ))
     wall_index = time.perf_counter() - t
+    cpu_index = time.process_time() - cpu
     # One firm: its indicators (restricted run; the first compiles the cached plan), then
     # its index rescore from that row.
     lat_ind, lat_idx = [], []
@@ -458,6 +463,7 @@ def main() -> None:
         ["warnings: compare (s)", f"{it['warnings']:.1f}"],
         ["publish to SQLite (s)", f"{it.get('publish', 0):.1f}"],
         ["total: indicators + index + warnings + publish (s)", f"{total:.1f}"],
+        ["CPU (s): indicators / index, warnings, publish", f"{cpu_ind:.1f} / {cpu_index:.1f}"],
         ["one firm: indicators, restricted run, first (s)", f"{lat_ind[0]:.2f}"],
         [
             "one firm: indicators, restricted run, cached plan (s, best of 3)",
@@ -483,21 +489,30 @@ def main() -> None:
         "memory_limit": args.memory_limit,
         "date": datetime.now(UTC).isoformat(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "engine.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
-    md = [
-        "# Indicator engine benchmark",
-        "",
-        f"`nice -n 10 .venv/bin/python benchmarks/bench_engine.py --firms {args.firms}`",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        *(f"| {a} | {b} |" for a, b in rows),
-        "",
-        "Slowest plan steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in slow),
-        "",
-    ]
-    (RESULTS / "engine.md").write_text("\n".join(md))
+    # One entry per lake size: a run replaces only its own size's figures.
+    path = RESULTS / "engine.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    runs = previous.get("runs", {}) if isinstance(previous.get("runs"), dict) else {}
+    runs[str(args.firms)] = info
+    md = ["# Indicator engine benchmark", ""]
+    for size in sorted(runs, key=int):
+        r = runs[size]
+        md += [
+            f"## {int(size):,} firms",
+            "",
+            f"`nice -n 10 .venv/bin/{r['command']}` ({r['date'][:10]}, memory limit"
+            f" {r['memory_limit']})",
+            "",
+            *([r["note"], ""] if r.get("note") else []),
+            "| measure | value |",
+            "|---|---:|",
+            *(f"| {a} | {b} |" for a, b in r["rows"].items()),
+            "",
+            "Slowest plan steps (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in r["slowest_steps"].items()),
+            "",
+        ]
+    save_results(RESULTS, "engine", {"runs": runs}, "\n".join(md))
 
 
 if __name__ == "__main__":

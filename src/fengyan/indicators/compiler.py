@@ -264,7 +264,14 @@ class _Compiler:
         for table in dict.fromkeys(self._source(s).table for s in self.used_sources):
             if table in catalog.views and table not in self.available:
                 sql = catalog.view_sql(table, self.as_of, self.available, self.terms)
-                self.add(table, sql, description=f"view {table} (sources.yaml)")
+                # A restricted run reads a few firms' rows: a view lets the engine push the
+                # source step's firm filter into it instead of building it for the lake.
+                self.add(
+                    table,
+                    sql,
+                    materialise=self.firms is None,
+                    description=f"view {table} (sources.yaml)",
+                )
                 self.available.add(table)
 
     def sources(self) -> None:
@@ -627,11 +634,30 @@ class _Compiler:
             materialise=False,
             output="indicator_score",
         )
-        long = " UNION ALL ".join(
-            f"SELECT firm_id, {lit(s.id)} AS indicator_id, {col('v', s.id)} AS value,"
-            f" {col('s', s.id)} AS score FROM ind__scores WHERE {col('s', s.id)} > 0"
-            for s in self.specs.indicators
-        )
+        if self.firms is None:
+            long = " UNION ALL ".join(
+                f"SELECT firm_id, {lit(s.id)} AS indicator_id, {col('v', s.id)} AS value,"
+                f" {col('s', s.id)} AS score FROM ind__scores WHERE {col('s', s.id)} > 0"
+                for s in self.specs.indicators
+            )
+        else:
+            # A few rows: one cross join with the indicator list picks each value and
+            # score by position, instead of a union of one query per indicator, whose
+            # planning alone takes seconds.
+            keys = ", ".join(f"({i}, {lit(s.id)})" for i, s in enumerate(self.specs.indicators))
+
+            def pick(kind: str) -> str:
+                whens = " ".join(
+                    f"WHEN {i} THEN {col(kind, s.id)}" for i, s in enumerate(self.specs.indicators)
+                )
+                return f"CASE k.pos {whens} END"
+
+            long = (
+                "SELECT firm_id, indicator_id, value, score FROM ("
+                f"SELECT x.firm_id, k.indicator_id, {pick('v')} AS value, {pick('s')} AS score"
+                f" FROM ind__scores AS x CROSS JOIN (VALUES {keys}) AS k(pos, indicator_id)"
+                ") AS w WHERE score > 0"
+            )
         self.add(
             "ind__out_value",
             "SELECT l.firm_id, l.indicator_id, l.value, l.score, e.evidence"

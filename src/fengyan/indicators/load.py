@@ -172,13 +172,15 @@ def check_specs(
         if checked is not None:
             exprs[spec.id] = checked
     by_id = {spec.id: spec for _, spec in named}
-    graph: dict[str, set[str]] = {}
+    graph: dict[str, list[str]] = {}
     for spec in by_id.values():
         if spec.derived and spec.id in exprs:
             refs = set(exprs[spec.id].value.indicators)
             for ref in sorted(refs - set(by_id)):
                 errors.append(f"{files[spec.id]}: {spec.id}: value: unknown indicator {ref!r}")
-            graph[spec.id] = refs & set(by_id)
+            # Sorted: a set's order depends on the hash seed, and the derived indicators'
+            # order is the output column order.
+            graph[spec.id] = sorted(refs & set(by_id))
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:

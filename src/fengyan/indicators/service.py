@@ -9,6 +9,8 @@ tables are returned, and merged into the stage only with ``write=True``.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -119,6 +121,9 @@ def compute_indicators(
     mode = "full" if firms is None else "firms"
     seconds: dict[str, float] = {"load": time.perf_counter() - t0}
     con = ws.lake.connect(moment)
+    # A full run works out of core: materialised steps in a working database file and the
+    # output tables streamed to files there, handed back memory-mapped (docs/engine.md).
+    work = _work_dir(ws) if firms is None else None
     try:
         spill = ws.settings.home / "tmp" / "duckdb" if memory_limit is not None else None
         if spill is not None:
@@ -133,10 +138,13 @@ def compute_indicators(
         plan = compile_plan(specs, as_of=day, available=engine.tables(), firms=firms)
         seconds["compile"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        result = engine.run(plan)
+        result = engine.run(plan, work)
         seconds["compute"] = time.perf_counter() - mark
     finally:
         con.close()
+        # The memory-mapped outputs stay readable after their files are unlinked.
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     mark = time.perf_counter()
     tables = dict(result.tables)
     scores = tables["indicator_score"]
@@ -156,6 +164,12 @@ def compute_indicators(
         seconds["write"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - t0
     return report
+
+
+def _work_dir(ws: Workspace) -> Path:
+    base = ws.settings.home / "tmp"
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="indicators-", dir=base))
 
 
 def _write(ws: Workspace, tables: dict[str, pa.Table], firms: Sequence[str] | None) -> Path:

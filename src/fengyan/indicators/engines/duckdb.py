@@ -1,15 +1,27 @@
 """The DuckDB adapter: transpile each plan step with sqlglot and run it on a lake connection.
 
 All DuckDB specifics of the indicator engine live here: the dialect name, the session
-settings (time zone for TIMESTAMPTZ → DATE, insertion order) and temporary tables for the
-materialised steps. The connection comes from ``Lake.connect(as_of)``, whose views already
-show the lake as it was known at the as-of time.
+settings (time zone for TIMESTAMPTZ → DATE, insertion order), where materialised steps are
+stored and how outputs leave the engine. The connection comes from
+``Lake.connect(as_of)``, whose views already show the lake as it was known at the as-of time.
+
+Two ways to run a plan:
+
+* in memory (restricted runs, tests): materialised steps are temporary tables and outputs
+  are collected as Arrow tables;
+* out of core (``work_dir``, full runs): materialised steps are tables of a DuckDB file
+  attached for the run, so the buffer pool evicts them to disk under the memory limit
+  instead of failing, and each output is streamed batch by batch into an uncompressed
+  Arrow IPC file in ``work_dir`` and handed back memory-mapped (file-backed pages the
+  kernel can drop, not process memory). The working file is deleted after the run.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -17,6 +29,10 @@ import pyarrow as pa
 from fengyan.indicators.plan import FIRMS_TABLE, Plan
 
 DIALECT = "duckdb"
+# Rows per record batch when an output is streamed to a file.
+BATCH_ROWS = 262_144
+# Catalog name of the attached working database (out-of-core runs).
+WORK_CATALOG = "ind_work"
 
 
 @dataclass
@@ -25,6 +41,18 @@ class EngineResult:
 
     tables: dict[str, pa.Table]
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def stream_to_file(reader: pa.RecordBatchReader, path: Path) -> pa.Table:
+    """Write ``reader``'s batches to an Arrow IPC file; the table, memory-mapped from it."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
 
 
 class DuckDBEngine:
@@ -49,38 +77,65 @@ class DuckDBEngine:
         con.execute("SET preserve_insertion_order = false")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
-        # With a limit, materialised steps beyond it spill to the temporary directory
-        # instead of growing the process (3M firms × 244 indicators do not fit otherwise).
+        # With a limit, operators beyond it spill to the temporary directory instead of
+        # growing the process (3M firms × 256 indicators do not fit otherwise).
         if memory_limit is not None:
-            con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+            con.execute(f"SET memory_limit = '{_quote(memory_limit)}'")
         if temp_directory is not None:
-            con.execute(f"SET temp_directory = '{temp_directory.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"SET temp_directory = '{_quote(temp_directory)}'")
 
     def tables(self) -> set[str]:
         """Tables and views the connection can read."""
         rows = self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         return {str(r[0]) for r in rows}
 
-    def run(self, plan: Plan) -> EngineResult:
-        """Run every step; materialised steps become temporary tables, outputs Arrow tables."""
+    def run(self, plan: Plan, work_dir: Path | None = None) -> EngineResult:
+        """Run every step; outputs come back as Arrow tables.
+
+        ``work_dir`` (an existing folder): run out of core — materialised steps in a
+        database file there, outputs streamed to ``<output>.arrow`` files there and
+        returned memory-mapped (the caller removes the folder when done with them).
+        """
         result = EngineResult({})
         created: list[tuple[str, str]] = []
         if plan.firms is not None:
             self.con.register(FIRMS_TABLE, pa.table({"firm_id": pa.array(plan.firms, pa.string())}))
+        work_db = None
+        if work_dir is not None:
+            work_db = work_dir / f"work-{os.getpid()}.duckdb"
+            self.con.execute(f"ATTACH '{_quote(str(work_db))}' AS {WORK_CATALOG}")
+            # Steps read each other by bare name: the working file first, then the lake.
+            self.con.execute(f"SET search_path = '{WORK_CATALOG}.main,memory.main'")
         try:
             for step in plan.steps:
                 start = time.perf_counter()
                 sql = step.sql(DIALECT)
                 if step.output is not None:
-                    result.tables[step.output] = self.con.sql(sql).to_arrow_table()
+                    if work_dir is None:
+                        table = self.con.sql(sql).to_arrow_table()
+                    else:
+                        reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
+                        table = stream_to_file(reader, work_dir / f"{step.output}.arrow")
+                    result.tables[step.output] = table
+                elif not step.materialise:
+                    self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{step.name}" AS {sql}')
+                    created.append(("VIEW", step.name))
+                elif work_db is not None:
+                    target = f'{WORK_CATALOG}."{step.name}"'
+                    self.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}")
                 else:
-                    kind = "TABLE" if step.materialise else "VIEW"
-                    self.con.execute(f'CREATE OR REPLACE TEMP {kind} "{step.name}" AS {sql}')
-                    created.append((kind, step.name))
+                    self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{step.name}" AS {sql}')
+                    created.append(("TABLE", step.name))
                 result.seconds[step.name] = time.perf_counter() - start
         finally:
             for kind, name in reversed(created):
                 self.con.execute(f'DROP {kind} IF EXISTS "{name}"')
+            if work_db is not None:
+                self.con.execute("USE memory")
+                self.con.execute("RESET search_path")
+                self.con.execute(f"DETACH {WORK_CATALOG}")
+                for path in (work_db, work_db.with_name(work_db.name + ".wal")):
+                    path.unlink(missing_ok=True)
             if plan.firms is not None:
                 self.con.unregister(FIRMS_TABLE)
         return result

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench clean install browser
+.PHONY: demo test lint typecheck unit docs bench clean install browser bench-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(STAMP)
 # work on closed networks). Needs root; skipped when the browser is already there.
 browser:
 	test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei)
+
+# wrk, the compiled HTTP load generator of benchmarks/bench_web.py (a Python generator on the
+# same cores measures itself more than the server). Needs root; skipped when already there.
+bench-tools:
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,25 +1,35 @@
-"""Load test of the web workbench: ``fengyan serve`` on a published city, asyncio + httpx.
+"""Load test of the web workbench: ``fengyan serve`` on a published city, driven by wrk.
 
-Starts ``fengyan serve`` (one uvicorn process) on a workspace whose city has been run
-through ``fengyan run`` (``--home``; the database from ``--db-url``, PostgreSQL for the
-issue's figures), signs a load user in with an API token, then for each concurrency level
-(default 50 and 200 users) runs closed-loop virtual users for ``--seconds``:
+Starts ``fengyan serve --workers N`` (default: one per core) on a workspace whose city has
+been run (``--home``; the database from ``--db-url``, PostgreSQL for the issue's figures),
+issues an analyst an API token, then for each number of connections (default 50 and 200)
+runs closed-loop clients (zero think time) for ``--seconds`` with wrk
+(``benchmarks/wrk_paths.lua``: a random path per request from a file, the token as the
+``Authorization`` header; ``make bench-tools`` installs wrk):
 
-* **profile** — ``GET /firm/<id>`` (the HTML page: registry, scores, indicators with
-  evidence, timeline, controllers, group, warning history) for random graded firms;
+* **profile** — ``GET /firm/<id>`` (the HTML page) of random graded firms (the warning
+  list's links; cached per run after the first view, warmed before measuring);
+* **profile_any_firm** — ``GET /firm/<id>`` of any firm of the city (mostly first views:
+  the uncached cost);
 * **warnings** — ``GET /warnings?page=<k>`` (the HTML list, 50 rows, random page);
+* **public_check** — ``GET /api/v1/public/check?q=<name>`` (no login) for throughput, the
+  server started with ``FENGYAN_WEB_PUBLIC_RATE`` raised so that the one client address
+  here is not turned into a 429 test; a second server with the default budget checks that
+  the 61st request in a minute answers 429;
+* **baseline** — a bare FastAPI ``/ping`` (a sync endpoint returning a small dict) under
+  the same uvicorn, worker count and load generator: the machine's ceiling at that moment.
 
-and reports requests/s and latency p50/p95/p99 of each. The public check
-(``GET /api/v1/public/check?q=<name>``, no login) is measured for throughput with
-``--public-users`` virtual users; the server runs with ``FENGYAN_WEB_PUBLIC_RATE`` raised
-so that the budget per client address (one address here) does not turn the test into a
-429 test — one run with the default budget checks that the limit answers 429.
+Each row records requests/s, latency p50/p95/p99, statuses, the 1-minute load average
+before the run and the CPU seconds the server processes and wrk used. Without wrk (or with
+``--generator httpx``) the old asyncio + httpx generator runs instead; it saturates a core
+itself and its figures are not comparable. Results: benchmarks/results/web.{json,md}.
 
-The load generator runs on the same machine as the server (2 shared cores): its own CPU
-use is part of what is measured. Results: benchmarks/results/web.md and web.json.
+    make bench-tools
+    nice -n 10 .venv/bin/python benchmarks/bench_web.py --home var/webbench \
+        --db-url 'postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dw3bench'
 
-    nice -n 10 python benchmarks/bench_web.py --home /tmp/demo/home \\
-        --db-url 'postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dw2bench'
+(the city: ``FENGYAN_DATABASE_URL=<same URL> FENGYAN_PSEUDONYM_KEY=bench-key
+.venv/bin/fengyan demo --no-serve --home var/webbench``.)
 """
 
 from __future__ import annotations
@@ -30,12 +40,17 @@ import json
 import os
 import platform
 import random
+import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import select
@@ -43,6 +58,9 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+WRK_SCRIPT = ROOT / "benchmarks" / "wrk_paths.lua"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import save_results  # noqa: E402
 
 
 def _free_port() -> int:
@@ -150,7 +168,100 @@ async def _run(
     }
 
 
-def _serve(home: Path, db_url: str, port: int, public_rate: int) -> subprocess.Popen[bytes]:
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return total
+
+
+def _wrk(
+    base: str,
+    paths: list[str],
+    conns: int,
+    seconds: float,
+    headers: dict[str, str],
+    server_pid: int,
+) -> dict[str, Any]:
+    """One closed-loop wrk run over ``paths``; requests/s, percentiles, statuses, CPU."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(paths) + "\n")
+        path_file = fh.name
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{seconds:.0f}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+    ]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd += [base, "--", path_file]
+    before_server = _tree_cpu(server_pid)
+    before_wrk = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(path_file)
+    after_wrk = resource.getrusage(resource.RUSAGE_CHILDREN)
+    found = re.search(r"^WRK_JSON (.*)$", out, re.M)
+    if found is None:
+        raise RuntimeError("wrk printed no result:\n" + out)
+    raw = json.loads(found.group(1))
+    wall = raw["duration_us"] / 1e6
+    statuses = dict(raw["statuses"])
+    errors = {k: v for k, v in raw["errors"].items() if v and k != "status"}
+    return {
+        "users": conns,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / wall,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "statuses": {**statuses, **errors},
+        "server_cpu_s": _tree_cpu(server_pid) - before_server,
+        "wrk_cpu_s": (after_wrk.ru_utime + after_wrk.ru_stime)
+        - (before_wrk.ru_utime + before_wrk.ru_stime),
+        "seconds": wall,
+    }
+
+
+def _measure(
+    generator: str,
+    base: str,
+    paths: list[str],
+    conns: int,
+    seconds: float,
+    headers: dict[str, str],
+    server_pid: int,
+) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    if generator == "wrk":
+        r = _wrk(base, paths, conns, seconds, headers, server_pid)
+    else:
+        before = _tree_cpu(server_pid)
+        rng = random.Random(7)
+        r = asyncio.run(_run(base, conns, seconds, lambda: rng.choice(paths), headers))
+        r["server_cpu_s"] = _tree_cpu(server_pid) - before
+    r["load_avg"] = load
+    return r
+
+
+def _serve(
+    home: Path, db_url: str, port: int, public_rate: int, workers: int | None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "FENGYAN_HOME": str(home),
@@ -160,12 +271,10 @@ def _serve(home: Path, db_url: str, port: int, public_rate: int) -> subprocess.P
         "FENGYAN_WEB_PORT": str(port),
     }
     env.setdefault("FENGYAN_PSEUDONYM_KEY", "bench-key")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fengyan", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    cmd = [sys.executable, "-m", "fengyan", "serve", "--port", str(port)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -174,9 +283,7 @@ def _serve(home: Path, db_url: str, port: int, public_rate: int) -> subprocess.P
         except httpx.HTTPError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError(
-        "fengyan serve did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()
-    )
+    raise RuntimeError("fengyan serve did not start")
 
 
 BASELINE_APP = """
@@ -188,10 +295,24 @@ def ping() -> dict[str, str]:
 """
 
 
-def _baseline(port: int) -> subprocess.Popen[bytes]:
-    """A bare FastAPI endpoint under the same uvicorn: the machine's ceiling right now."""
-    code = BASELINE_APP + f"\nimport uvicorn\nuvicorn.run(app, port={port}, log_level='warning')\n"
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+def _baseline(port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
+    """A bare FastAPI endpoint under the same uvicorn and worker count: the machine's ceiling."""
+    (folder / "bench_ping_app.py").write_text(BASELINE_APP)
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench_ping_app:app",
+        "--app-dir",
+        str(folder),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -212,33 +333,30 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _write(results: dict[str, Any]) -> None:
-    """Write web.json and web.md with what has been measured so far."""
-    results["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_avg_end": os.getloadavg(),
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "web.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+def _markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Web workbench load test (`benchmarks/bench_web.py`)",
         "",
         f"City: {results['universe']:,} firms in scope 4403, {results['firms']:,} graded "
-        "(dolphin-v1); `fengyan serve` (1 uvicorn process) on PostgreSQL; load generator on "
-        f"the same {os.cpu_count()}-core machine, shared with other jobs (load average in the "
-        "table). `profile` opens graded firms (the warning list's links; cached per run after "
-        "the first view), `profile_any_firm` any firm of the universe (mostly first views: "
-        "the uncached cost). The baseline is a bare FastAPI endpoint under the same uvicorn "
-        "and load generator: the machine's ceiling at that moment.",
+        f"(dolphin-v1); `fengyan serve --workers {results['workers']}` on PostgreSQL; "
+        f"load generator {results['generator']} (closed loop, zero think time) on the same "
+        f"{os.cpu_count()}-core machine, shared with other jobs (1-minute load average before "
+        "each run in the table; CPU seconds of the server processes and of wrk during the "
+        "run). `profile` opens graded firms (cached per run after the first view), "
+        "`profile_any_firm` any firm of the city (mostly first views: the uncached cost). "
+        "The baseline is a bare FastAPI endpoint under the same uvicorn, workers and load "
+        "generator: the machine's ceiling at that moment.",
         "",
-        "| page | users | req/s | p50 ms | p95 ms | p99 ms | statuses | load avg |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "| page | conns | req/s | p50 ms | p95 ms | p99 ms | statuses | load avg "
+        "| server CPU s | wrk CPU s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
+    nan = float("nan")
     for r in results["runs"]:
         lines.append(
             f"| {r['page']} | {r['users']} | {r['rps']:.1f} | {r['p50_ms']:.0f} "
-            f"| {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['statuses']} | {r['load_avg']:.1f} |"
+            f"| {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['statuses']} | {r['load_avg']:.1f} "
+            f"| {r.get('server_cpu_s', nan):.1f} | {r.get('wrk_cpu_s', nan):.1f} |"
         )
     if "first_request_s" in results:
         lines += [
@@ -247,80 +365,115 @@ def _write(results: dict[str, Any]) -> None:
         ]
     if "default_limit" in results:
         lines += ["", f"Default public budget (60/min per address): {results['default_limit']}"]
-    (RESULTS / "web.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def _write(results: dict[str, Any]) -> None:
+    """Write web.json and web.md with what has been measured so far."""
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_avg_end": os.getloadavg(),
+    }
+    text = _markdown(results)
+    save_results(RESULTS, "web", results, text)
+    print(text)
 
 
 def main() -> None:
     """Run the benchmark and write the results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--db-url", required=True)
-    parser.add_argument("--users", type=int, nargs="+", default=[50, 200])
+    parser.add_argument(
+        "--users", type=int, nargs="+", default=[50, 200], help="closed-loop connections per run"
+    )
     parser.add_argument("--public-users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default: fengyan serve's, one per core)",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "httpx"],
+        default=None,
+        help="default: wrk when installed (make bench-tools), else httpx",
+    )
     args = parser.parse_args()
+    generator = args.generator or ("wrk" if shutil.which("wrk") else "httpx")
+    if generator == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: make bench-tools")
+    from fengyan.web.settings import WebSettings
+
+    workers = args.workers or WebSettings.from_env().worker_count
 
     token, firms, everyone, names = _setup(args.home, args.db_url)
+    rng = random.Random(7)
+    profile_paths = [f"/firm/{quote(f, safe='')}" for f in firms]
+    any_paths = [
+        f"/firm/{quote(f, safe='')}" for f in rng.sample(everyone, min(5000, len(everyone)))
+    ]
+    pages_max = max(1, -(-len(firms) // 50))
+    warning_paths = [f"/warnings?page={k}" for k in range(1, pages_max + 1)]
+    public_paths = [f"/api/v1/public/check?q={quote(n, safe='')}" for n in names]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _serve(args.home, args.db_url, port, public_rate=10_000_000)
-    results: dict[str, Any] = {"firms": len(firms), "universe": len(everyone), "runs": []}
+    proc = _serve(args.home, args.db_url, port, 10_000_000, workers)
+    results: dict[str, Any] = {
+        "firms": len(firms),
+        "universe": len(everyone),
+        "runs": [],
+        "workers": workers,
+        "generator": generator,
+    }
     auth = {"Authorization": f"Bearer {token}"}
-    rng = random.Random(7)
     try:
-        # Warm up: the lake copy is built on the first profile request.
         mark = time.perf_counter()
-        httpx.get(f"{base}/firm/{firms[0]}", headers=auth, timeout=600)
+        httpx.get(f"{base}{profile_paths[0]}", headers=auth, timeout=600)
         results["first_request_s"] = time.perf_counter() - mark
-        print(
-            f"first profile (builds the lake copy): {results['first_request_s']:.1f} s", flush=True
-        )
-        pages_max = max(1, len(firms) // 50)
+        # Warm every worker's caches the way a day of use would: each graded firm's profile
+        # and each list page several times (connections land on workers at random).
+        with httpx.Client(base_url=base, headers=auth, timeout=600) as client:
+            for _ in range(3 * workers):
+                for path in profile_paths + warning_paths:
+                    client.get(path, headers={"Connection": "close"})
         for users in args.users:
-            for name, make in (
-                ("profile", lambda: f"/firm/{rng.choice(firms)}"),
-                ("profile_any_firm", lambda: f"/firm/{rng.choice(everyone)}"),
-                ("warnings", lambda: f"/warnings?page={rng.randint(1, pages_max)}"),
+            for name, paths in (
+                ("profile", profile_paths),
+                ("profile_any_firm", any_paths),
+                ("warnings", warning_paths),
             ):
-                load_before = os.getloadavg()[0]
-                r = asyncio.run(_run(base, users, args.seconds, make, auth))
-                r.update(page=name, load_avg=load_before)
+                r = _measure(generator, base, paths, users, args.seconds, auth, proc.pid)
+                r["page"] = name
                 results["runs"].append(r)
                 print(
-                    f"{name:9s} users={users:4d} rps={r['rps']:7.1f} p50={r['p50_ms']:7.1f} "
-                    f"p95={r['p95_ms']:7.1f} p99={r['p99_ms']:7.1f} {r['statuses']}",
+                    f"{name:16s} conns={users:4d} rps={r['rps']:7.1f} p50={r['p50_ms']:7.1f} "
+                    f"p95={r['p95_ms']:7.1f} p99={r['p99_ms']:7.1f} {r['statuses']} "
+                    f"load={r['load_avg']:.1f}",
                     flush=True,
                 )
-        load_before = os.getloadavg()[0]
-        r = asyncio.run(
-            _run(
-                base,
-                args.public_users,
-                args.seconds,
-                lambda: f"/api/v1/public/check?q={rng.choice(names)}",
-                {},
-            )
-        )
-        r.update(page="public_check", load_avg=load_before)
+        r = _measure(generator, base, public_paths, args.public_users, args.seconds, {}, proc.pid)
+        r["page"] = "public_check"
         results["runs"].append(r)
         print(
-            f"public    users={args.public_users:4d} rps={r['rps']:7.1f} p50={r['p50_ms']:7.1f} "
-            f"p95={r['p95_ms']:7.1f} p99={r['p99_ms']:7.1f} {r['statuses']}",
+            f"public_check     conns={args.public_users:4d} rps={r['rps']:7.1f} "
+            f"p95={r['p95_ms']:7.1f} {r['statuses']}",
             flush=True,
         )
     finally:
         _stop(proc)
     _write(results)
-    # The default budget (60 per minute per address) must answer 429 beyond it.
+    # The default budget (60 per minute per address) must answer 429 beyond it. One worker:
+    # each worker keeps its own budget (docs/web.md).
     port = _free_port()
-    proc = _serve(args.home, args.db_url, port, public_rate=60)
+    proc = _serve(args.home, args.db_url, port, 60, 1)
     try:
         codes = [
             httpx.get(
-                f"http://127.0.0.1:{port}/api/v1/public/check",
-                params={"q": names[0]},
-                timeout=120,
+                f"http://127.0.0.1:{port}/api/v1/public/check", params={"q": names[0]}, timeout=120
             ).status_code
             for _ in range(61)
         ]
@@ -328,17 +481,26 @@ def main() -> None:
     finally:
         _stop(proc)
     port = _free_port()
-    proc = _baseline(port)
-    try:
-        load_before = os.getloadavg()[0]
-        r = asyncio.run(
-            _run(f"http://127.0.0.1:{port}", args.public_users, args.seconds, lambda: "/ping", {})
-        )
-        r.update(page="baseline: bare FastAPI /ping", load_avg=load_before)
-        results["runs"].append(r)
-        print(f"baseline  users={args.public_users:4d} rps={r['rps']:7.1f} p95={r['p95_ms']:7.1f}")
-    finally:
-        _stop(proc)
+    with tempfile.TemporaryDirectory() as folder:
+        proc = _baseline(port, workers, Path(folder))
+        try:
+            r = _measure(
+                generator,
+                f"http://127.0.0.1:{port}",
+                ["/ping"],
+                args.public_users,
+                args.seconds,
+                {},
+                proc.pid,
+            )
+            r["page"] = "baseline: bare FastAPI /ping"
+            results["runs"].append(r)
+            print(
+                f"baseline         conns={args.public_users:4d} rps={r['rps']:7.1f} "
+                f"p95={r['p95_ms']:7.1f}"
+            )
+        finally:
+            _stop(proc)
     _write(results)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +27,12 @@ def serve(
     home: Annotated[
         Path | None, typer.Option("--home", help="Data folder (default: $FENGYAN_HOME or ./var).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Server processes (default $FENGYAN_WEB_WORKERS or one per CPU core)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web workbench and JSON API (settings: FENGYAN_WEB_*, see docs/web.md)."""
     import uvicorn
@@ -36,9 +43,21 @@ def serve(
     settings = WebSettings.from_env()
     ws = Workspace.from_env(home)
     ws.init()
-    app = create_app(ws, settings)
     bind_host, bind_port = host or settings.host, port or settings.port
+    processes = workers or settings.worker_count
     console.print(t("web_cli_serving", host=bind_host, port=bind_port))
-    # One process: rate limits and the SQLite writer live in it (docs/web.md, operations).
-    uvicorn.run(app, host=bind_host, port=bind_port, proxy_headers=settings.trust_proxy,
-                server_header=False, log_level="info")  # fmt: skip
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "server_header": False,
+        "proxy_headers": settings.trust_proxy,
+        "log_level": "info",
+    }
+    if processes == 1:
+        uvicorn.run(create_app(ws, settings), **options)
+        return
+    # Several processes: uvicorn imports the app factory in each worker, which reads the
+    # same environment. What each worker keeps to itself (rate limits, caches, the lake
+    # copy, the audit writer) and what they share (the database) is in docs/web.md.
+    os.environ["FENGYAN_HOME"] = str(ws.settings.home)
+    uvicorn.run("fengyan.web.app:app_from_env", factory=True, workers=processes, **options)

@@ -168,3 +168,11 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
             module: Any = importlib.import_module(module_name)
             app.include_router(module.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app over the workspace and settings of the environment (uvicorn's factory).
+
+    ``fengyan serve --workers N`` starts N processes that each call this.
+    """
+    return create_app(Workspace.from_env(), WebSettings.from_env())

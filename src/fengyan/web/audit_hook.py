@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fengyan.audit import append
+from fengyan.audit.log import AuditItem
 from fengyan.web.scope import Principal
 
 MAX_ACTOR = 200
@@ -59,6 +61,31 @@ def record_view(
     """
     action = "personal.unmask" if principal.masking == "none" else "personal.view"
     record(db, principal.username, action, target, {"role": principal.role, **(detail or {})})
+
+
+def record_view_committed(
+    engine: Engine,
+    principal: Principal,
+    target: str,
+    detail: Mapping[str, object] | None = None,
+) -> int:
+    """:func:`record_view` for reads that change nothing else, committed before returning.
+
+    The entry goes through the process's group-commit writer
+    (:mod:`fengyan.web.audit_writer`): concurrent views share one transaction instead of
+    queueing on the log's counter one commit at a time. Returns the entry's sequence number;
+    raises if it could not be written (the caller must then not show the data).
+    """
+    from fengyan.web.audit_writer import audit_writer
+
+    action = "personal.unmask" if principal.masking == "none" else "personal.view"
+    item = AuditItem(
+        _clip(principal.username, MAX_ACTOR),
+        action,
+        _clip(target, MAX_TARGET),
+        {"role": principal.role, **(detail or {})},
+    )
+    return audit_writer(engine).write(item)
 
 
 def record_export(

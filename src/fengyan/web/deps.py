@@ -50,13 +50,13 @@ def session_cookie_name(settings: WebSettings) -> str:
     return "__Host-fengyan_session" if settings.secure_cookies else "fengyan_session"
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     """The workspace the app was created with."""
     ws: Workspace = request.app.state.workspace
     return ws
 
 
-def get_settings(request: Request) -> WebSettings:
+async def get_settings(request: Request) -> WebSettings:
     """The web settings the app was created with."""
     settings: WebSettings = request.app.state.settings
     return settings
@@ -75,7 +75,7 @@ def get_db(ws: WorkspaceDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db)]
 
 
-def get_lang(request: Request) -> str:
+async def get_lang(request: Request) -> str:
     """zh (default) or en, from ``?lang=`` or the language cookie."""
     lang = language_of(request)
     request.state.lang = lang
@@ -106,8 +106,11 @@ def _resolve(
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> _Resolved:
-    # Sync, so FastAPI runs the database lookups in its thread pool. A bearer token wins
-    # over a cookie: machine clients never depend on ambient browser state.
+    # Sync, so FastAPI runs the database lookups in its thread pool. Its own session,
+    # closed before the thread is given back: a connection held from here until the
+    # route's thread starts would, under load, wait for a thread while every thread waits
+    # for a connection. A bearer token wins over a cookie: machine clients never depend
+    # on ambient browser state.
     with Session(ws.engine, expire_on_commit=False) as db:
         if bearer is not None:
             found = principal_from_token(db, bearer.credentials)
@@ -191,7 +194,7 @@ class PageParams:
         return (self.page - 1) * self.size
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
     size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (≤ 200).")
@@ -204,10 +207,10 @@ def page_params(
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 
-def rate_limit(name: str) -> Callable[[Request], None]:
+def rate_limit(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A dependency counting the request against the app's ``name`` limiter (429 if over)."""
 
-    def dependency(request: Request) -> None:
+    async def dependency(request: Request) -> None:  # no I/O: kept off the thread pool
         limiter: RateLimiter = request.app.state.limiters[name]
         limiter.check(client_address(request, request.app.state.settings))
 

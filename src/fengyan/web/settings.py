@@ -7,6 +7,8 @@ variable                            default   meaning
 =================================== ========= ==============================================
 ``FENGYAN_WEB_HOST``                127.0.0.1 address ``fengyan serve`` listens on
 ``FENGYAN_WEB_PORT``                8000      port ``fengyan serve`` listens on
+``FENGYAN_WEB_WORKERS``             0         server processes; 0: one per CPU core the
+                                              process may use (``--workers`` overrides)
 ``FENGYAN_WEB_SECURE_COOKIES``      1         mark cookies ``Secure`` and send HSTS (set 0
                                               only for plain-HTTP tests on a closed host)
 ``FENGYAN_WEB_SESSION_IDLE_MIN``    30        a session ends after this many idle minutes
@@ -46,6 +48,7 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 0
     secure_cookies: bool = True
     session_idle_minutes: int = 30
     session_max_hours: int = 12
@@ -78,10 +81,22 @@ class WebSettings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"web setting {name} must be a positive integer")
+        if self.workers < 0:
+            raise ValueError("web setting workers must be 0 (one per core) or more")
         if self.argon2_memory_kib < 8 * self.argon2_parallelism:
             raise ValueError("web setting argon2_memory_kib must be at least 8 × parallelism")
         if not 8 <= self.password_min_length <= PASSWORD_MAX_LENGTH:
             raise ValueError(f"web setting password_min_length must be 8…{PASSWORD_MAX_LENGTH}")
+
+    @property
+    def worker_count(self) -> int:
+        """Server processes to run: the setting, or one per CPU core this process may use."""
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def session_idle(self) -> timedelta:
@@ -131,6 +146,7 @@ class WebSettings:
         return cls(
             host=env.get("FENGYAN_WEB_HOST") or "127.0.0.1",
             port=integer("PORT", 8000),
+            workers=integer("WORKERS", 0),
             secure_cookies=flag("SECURE_COOKIES", True),
             session_idle_minutes=integer("SESSION_IDLE_MIN", 30),
             session_max_hours=integer("SESSION_MAX_HOURS", 12),

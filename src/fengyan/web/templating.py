@@ -9,15 +9,23 @@ Every page gets in its context: ``request``, ``lang`` (zh/en), ``t`` (the i18n f
 bound to ``lang``: ``{{ t("web_login_title") }}``), ``principal`` (the signed-in user, or
 the anonymous principal), ``csrf_token`` (the session's, or the login form's) and
 ``other_lang`` and ``role_label``.
+
+The busiest pages (the enterprise profile, the warning list) render their body once per
+cache key of the data they show (:func:`cached_fragment`) and only the layout around it —
+navigation, the reader's name, the CSRF token — per request. Templates are package files:
+they are not re-checked for changes on every render (``auto_reload=False``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -34,6 +42,7 @@ def make_environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.globals["languages"] = ("zh", "en")
     return env
@@ -90,3 +99,84 @@ def render(
     return templates().TemplateResponse(
         request, name, full, status_code=status_code, headers=dict(headers or {})
     )
+
+
+def render_fragment(request: Request, name: str, context: Mapping[str, Any]) -> Markup:
+    """Template ``name`` rendered with the page context plus ``context``, as safe markup."""
+    full = page_context(request)
+    full.update(context)
+    # The template is autoescaped: its output is safe markup to embed in the layout.
+    return Markup(templates().env.get_template(name).render(full))
+
+
+class FragmentCache:
+    """Rendered page bodies, least recently used first out, bounded by their total size."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Markup | None:
+        """The body cached under ``key``, if any."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, body: Markup) -> None:
+        """Keep ``body`` under ``key`` (dropping the oldest beyond the budget)."""
+        size = len(body) * 2  # str in memory: 1–4 bytes per character, CJK pages mostly 2
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old) * 2
+            self._items[key] = body
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                _k, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped) * 2
+
+    def clear(self) -> None:
+        """Forget every body."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@cache
+def fragment_cache() -> FragmentCache:
+    """The process's cache of rendered bodies (``page_cache_mb`` of the services settings)."""
+    from fengyan.web.services.config import service_settings
+
+    return FragmentCache(int(service_settings().page_cache_mb * 1024 * 1024))
+
+
+def cached_fragment(
+    request: Request,
+    name: str,
+    key: tuple[Any, ...],
+    context: Callable[[], Mapping[str, Any]],
+) -> Markup:
+    """Template ``name`` for data identified by ``key``, rendered once per key and language.
+
+    ``key`` must name everything the body depends on besides the language (the data's own
+    cache key: run, lake generation, scope, masking …); an empty key is never cached. The
+    body must not use the reader's identity or CSRF token (those belong to the layout).
+    """
+    if not key:
+        return render_fragment(request, name, context())
+    full_key = (name, language_of(request), key)
+    store = fragment_cache()
+    body = store.get(full_key)
+    if body is None:
+        body = render_fragment(request, name, context())
+        store.put(full_key, body)
+    return body

@@ -42,7 +42,7 @@ from fengyan.web.services.profile import view_profile
 from fengyan.web.services.regions import region_layer
 from fengyan.web.services.search import KINDS, SearchResult, view_search
 from fengyan.web.services.warnings import SORTS, list_warnings
-from fengyan.web.templating import render
+from fengyan.web.templating import cached_fragment, render
 
 router = APIRouter(include_in_schema=False)
 MODELS = ("dolphin-v1", "eagle-v1", "four-v1")
@@ -89,10 +89,13 @@ def page_warnings(
     model = filters.model
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     base = urlencode(kept) + "&" if kept else ""
-    return render(
+    export_query = urlencode([(k, v) for k, v in kept if k != "size"])
+    can_export = who.can("export")
+    body = cached_fragment(
         request,
-        "warnings.html",
-        {
+        "_warnings_body.html",
+        (*result.cache_key, base, export_query, can_export) if result.cache_key else (),
+        lambda: {
             "result": result,
             "pages": pages(result.total, result.size),
             "models": _models(lang),
@@ -102,10 +105,11 @@ def page_warnings(
             "dimensions": [(d, dimension_label(model, d, lang)) for d in dimension_names(model)],
             "sorts": SORTS,
             "base": base,
-            "export_query": urlencode([(k, v) for k, v in kept if k != "size"]),
-            "can_export": who.can("export"),
+            "export_query": export_query,
+            "can_export": can_export,
         },
     )
+    return render(request, "warnings.html", {"body": body})
 
 
 @router.get("/firm/{firm_id}", response_class=HTMLResponse)
@@ -120,8 +124,17 @@ def page_profile(
 ) -> HTMLResponse:
     """The enterprise profile."""
     data = view_profile(db, cache, who, firm_id, check_model(model), lang)
-    radar = next((s for s in data.scores if s.model == data.model), None)
-    return render(request, "profile.html", {"p": data, "radar": radar, "models": _models(lang)})
+    body = cached_fragment(
+        request,
+        "_profile_body.html",
+        data.cache_key,
+        lambda: {
+            "p": data,
+            "radar": next((s for s in data.scores if s.model == data.model), None),
+            "models": _models(lang),
+        },
+    )
+    return render(request, "profile.html", {"p": data, "body": body})
 
 
 @router.get("/firm/{firm_id}/evidence/{table}/{record_id}", response_class=HTMLResponse)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 
-from fengyan.web.deps import DbSession, Lang, OptionalPrincipal, rate_limit
+from fengyan.web.deps import DbSession, Lang, OptionalPrincipal, WorkspaceDep, rate_limit
 from fengyan.web.errors import BadRequest
-from fengyan.web.services.public import PublicAnswer, public_check
+from fengyan.web.services.public import PublicAnswer, public_check, public_index
 from fengyan.web.templating import render
 
 router = APIRouter(tags=["public"])
@@ -27,13 +28,18 @@ Limited = Depends(rate_limit("public"))
     dependencies=[Limited],
     summary="Public risk check (no login, rate-limited)",
 )
-def api_check(
-    db: DbSession,
+async def api_check(
+    ws: WorkspaceDep,
     lang: Lang,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Company or platform name.")],
-) -> PublicAnswer:
+) -> Response:
     """A plain-language hint: is the name on the published risk list?"""
-    return public_check(db, q, lang)
+    # Answered on the event loop from the worker's in-memory list; the database is read
+    # (in a thread) only when the list is due for its check for a newer run.
+    index = public_index(ws.engine)
+    if index.due():
+        await run_in_threadpool(index.refresh)
+    return Response(index.answer_json(q, lang), media_type="application/json")
 
 
 @router.get("/check", response_class=HTMLResponse, include_in_schema=False, dependencies=[Limited])

@@ -1,9 +1,10 @@
 """Per-client request budgets (login attempts, the public risk check).
 
-A sliding one-minute window per key, kept in process memory: enough for the single-process
-server ``fengyan serve`` runs (several workers each keep their own budget, which multiplies
-the limit by the number of workers — documented in docs/web.md). Over budget answers 429
-with ``Retry-After``, never an error page from deeper down.
+A sliding one-minute window per key, kept in process memory: each ``fengyan serve`` worker
+keeps its own budget, so a client whose requests reach N workers may get up to N times the
+limit (docs/web.md, "Workers and what each keeps"; the account lock-out is in the database
+and shared). Over budget answers 429 with ``Retry-After``, never an error page from deeper
+down.
 """
 
 from __future__ import annotations

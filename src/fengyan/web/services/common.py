@@ -12,7 +12,7 @@ import threading
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fengyan.db.published import ScoreRun
@@ -65,6 +65,27 @@ def latest_run(session: Session) -> ScoreRun | None:
         .order_by(ScoreRun.id.desc())
         .limit(1)
     ).first()
+
+
+_LATEST_RUN_ID = (
+    select(func.max(ScoreRun.id)).where(ScoreRun.finished_at.is_not(None)).scalar_subquery()
+)
+
+
+def latest_run_id(session: Session) -> int | None:
+    """The id of the newest finished published run (what page caches are keyed by).
+
+    One indexed aggregate on every request: a run published by ``fengyan run`` (another
+    process) shows in every server worker at the next request, no cache to expire.
+    """
+    found = session.scalar(select(_LATEST_RUN_ID))
+    return int(found) if found is not None else None
+
+
+def database_key(session: Session) -> str:
+    """Which database ``session`` reads (its URL, password hidden): part of every cache key,
+    so that apps over different databases in one process (tests) never share entries."""
+    return str(session.get_bind().engine.url)
 
 
 def load_json(text: str | None, default: Any) -> Any:

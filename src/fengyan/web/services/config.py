@@ -81,6 +81,8 @@ class ServiceSettings(_Strict):
     timeline: dict[str, str]
     materialise: tuple[str, ...]
     lake_refresh_seconds: float = Field(ge=0)
+    page_cache_mb: float = Field(ge=0)
+    public_refresh_seconds: float = Field(ge=0)
     search: SearchSettings
     public_check: PublicCheckSettings
 

@@ -17,25 +17,26 @@ from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, PrivateAttr
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fengyan.db.published import FirmScore, GradeWarning
 from fengyan.i18n import t
 from fengyan.schema import load_schema
-from fengyan.web.audit_hook import record_view
+from fengyan.web.audit_hook import record_view_committed
 from fengyan.web.masking import mask_kind, mask_record
-from fengyan.web.scope import Principal
+from fengyan.web.scope import Principal, check_object
 from fengyan.web.services.common import (
     category_label,
     change_label,
+    database_key,
     dimension_label,
     grade_label,
     indicator_dimension,
     indicator_explanation,
     indicator_label,
-    latest_run,
+    latest_run_id,
     load_json,
     model_label,
 )
@@ -212,6 +213,14 @@ class Profile(BaseModel):
     signals: dict[str, Any]
     warnings: list[WarningEvent]
     personal_shown: bool
+    # What the profile was built for (lake generation, run, firm, model, language, masking,
+    # scope): pages cache their rendering of it under the same key.
+    _key: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """The key this profile is cached under (empty when it was not)."""
+        return self._key
 
 
 def table_label(table: str, lang: str) -> str:
@@ -550,13 +559,15 @@ def profile(
 
     Profiles change only when a run is published or the lake changes: they are kept in a
     small LRU per (lake generation, run, firm, model, language, masking level, scope). The
-    visibility check above it runs on every request.
+    jurisdiction check runs on every request, on a hit against the cached firm's region
+    (the same rule :func:`visible_firm` applies).
     """
-    firm = visible_firm(session, cache, principal, firm_id)
-    run = latest_run(session)
+    cache.refresh()
     key = (
+        database_key(session),
+        str(cache.lake.root),
         cache.generation_id,
-        run.id if run else None,
+        latest_run_id(session),
         firm_id,
         model,
         lang,
@@ -567,8 +578,12 @@ def profile(
         hit = _PROFILES.get(key)
         if hit is not None:
             _PROFILES.move_to_end(key)
-            return hit
+    if hit is not None:
+        check_object(principal, hit.firm.region_code)
+        return hit
+    firm = visible_firm(session, cache, principal, firm_id)
     made = _profile(session, cache, principal, firm, model, lang)
+    made._key = key
     with _LOCK:
         _PROFILES[key] = made
         while len(_PROFILES) > service_settings().profile.cache_size:
@@ -622,9 +637,14 @@ def _profile(
 def view_profile(
     session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str, lang: str
 ) -> Profile:
-    """:func:`profile` for display: a view of personal data is recorded and committed."""
+    """:func:`profile` for display: a view of personal data is recorded and committed.
+
+    The entry goes through the group-commit writer and is committed before this returns.
+    """
     result = profile(session, cache, principal, firm_id, model, lang)
     if result.personal_shown:
-        record_view(session, principal, f"enterprise/{firm_id}", {"page": "profile"})
-        session.commit()
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        session.commit()  # reads only: give the connection back before waiting for the writer
+        record_view_committed(engine, principal, f"enterprise/{firm_id}", {"page": "profile"})
     return result

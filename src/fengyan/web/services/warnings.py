@@ -9,9 +9,11 @@ takes the same filters (:func:`export_rows`).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -36,9 +38,11 @@ from fengyan.web.services.common import (
     category_label,
     change_label,
     check_choice,
+    database_key,
     dimension_label,
     dimension_names,
     grade_label,
+    latest_run_id,
     load_json,
     region_name,
 )
@@ -103,6 +107,13 @@ class WarningPage(BaseModel):
     size: int
     total: int
     filters: WarningFilters
+    # (database, run, scope, filters, page, size, language): pages cache their rendering under it.
+    _key: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """The key this page is cached under (empty when it was not)."""
+        return self._key
 
 
 def check_filters(filters: WarningFilters) -> WarningFilters:
@@ -207,14 +218,43 @@ def list_warnings(
     size: int,
     lang: str,
 ) -> WarningPage:
-    """One page of the warning list inside the principal's jurisdiction."""
+    """One page of the warning list inside the principal's jurisdiction.
+
+    Pages change only when a run is published: they are kept in a small LRU per (run,
+    scope, filters, page, size, language), so the jurisdiction filter is part of the key.
+    """
     f = check_filters(filters)
+    key = (
+        database_key(session),
+        latest_run_id(session),
+        principal.scope,
+        f.model_dump_json(),
+        page,
+        size,
+        lang,
+    )
+    with _LOCK:
+        hit = _PAGES.get(key)
+        if hit is not None:
+            _PAGES.move_to_end(key)
+            return hit
     stmt = _filtered(session, principal, f)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     scores = session.scalars(_ordered(session, stmt, f).offset((page - 1) * size).limit(size))
-    return WarningPage(
+    made = WarningPage(
         items=[row(s, lang) for s in scores], page=page, size=size, total=total, filters=f
     )
+    made._key = key
+    with _LOCK:
+        _PAGES[key] = made
+        while len(_PAGES) > PAGE_CACHE_SIZE:
+            _PAGES.popitem(last=False)
+    return made
+
+
+PAGE_CACHE_SIZE = 1000
+_LOCK = threading.Lock()
+_PAGES: OrderedDict[tuple[Any, ...], WarningPage] = OrderedDict()
 
 
 def count_warnings(session: Session, principal: Principal, filters: WarningFilters) -> int:

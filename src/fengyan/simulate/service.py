@@ -17,7 +17,7 @@ import pyarrow as pa
 import yaml
 
 from fengyan.schema import Schema, load_schema
-from fengyan.simulate import agencies, monthly, registry, truth
+from fengyan.simulate import agencies, monthly, registry, texts, truth
 from fengyan.simulate.branches import generate_branches
 from fengyan.simulate.core import STR, Calendar, Streams, join
 from fengyan.simulate.enterprises import generate_firms, lawful_changes
@@ -218,6 +218,7 @@ MENTION_HEADER = (
     "scheme_id",
     "stage",
     "promised_annual_rate",
+    "events",
 )
 _ID_FIELD = {
     "Article": "article_id",
@@ -234,12 +235,16 @@ _ID_FIELD = {
 def _mentions(out: truth.CsvFile, path: str, kind: str, source: Source) -> None:
     """ground_truth/mentions.csv rows of one event file: what each record really is about."""
     hidden = [_ID_FIELD[kind], "_firm", "_written", "_kind", "_scheme", "_stage", "_promised"]
+    fields = list(texts.templates()["events"]["fields"].get(kind, {}))
     n = len(source)
     for a in range(0, n, 200_000):
         rows = np.arange(a, min(n, a + 200_000))
         cols = source.take(rows, hidden)
         fixed = [np.full(len(rows), path, dtype=STR), np.full(len(rows), kind, dtype=STR)]
-        out.write(fixed + [cols[k] for k in hidden])
+        # The events each text expresses, from its template (texts.yaml `events:`).
+        events = texts.text_events(kind, source.take(rows, fields)) if fields else None
+        labels = np.full(len(rows), "", dtype=STR) if events is None else events.astype(STR)
+        out.write(fixed + [cols[k] for k in hidden] + [labels])
 
 
 def _emit(

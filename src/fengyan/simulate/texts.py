@@ -4,10 +4,18 @@ Templates live in ``texts.yaml``; this module fills them. Promised returns are w
 many ways promoters write them — 年化18%, 月息2分, 日息千分之三, 1.5倍返还, 百分之十八 — each
 with the annual rate it means, which goes to ground truth so yield extraction can be
 scored. Amounts are written 30万元, 1,200,000元, 三百余万元 or 1.2亿.
+
+The risk events each template expresses (``events:`` in ``texts.yaml``) are ground truth
+only: :func:`text_events` matches written texts back to their templates after the fact, so
+labelling draws no random numbers and changes no text.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -142,3 +150,171 @@ def salary_phrase(rng: np.random.Generator, low: int, high: int) -> str:
         hi = f"{high / 1000:g}千" if high < 10000 else f"{high / 10000:g}万"
         return f"{lo}-{hi}/月"
     return f"底薪{low}元"
+
+
+# ---------------------------------------------------------------------------------------------
+# Event labels of the templates (ground truth for the event classifier)
+
+_SLOT = re.compile(r"\{[a-z_]+\}")
+_RE2_SPECIAL = set("\\.^$*+?()[]{}|")
+CHARGE = "{charge}"
+
+
+class TemplateLabelError(ValueError):
+    """The ``events:`` section of ``texts.yaml`` does not fit the templates."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPattern:
+    """One template (with its charge filled in, if it names one) as an anchored regex."""
+
+    path: str  # e.g. article.collapse.text[1]
+    regex: str  # RE2 syntax, slots as wildcards
+    literal: int  # characters the template fixes: the more, the more specific
+    events: tuple[str, ...]
+
+
+def _lists(node: Any, path: str) -> dict[str, list[str]]:
+    """Every template list (or single template) under ``node``, by dotted path."""
+    if isinstance(node, str):
+        return {path: [node]}
+    if isinstance(node, list):
+        return {path: [str(t) for t in node]} if all(isinstance(t, str) for t in node) else {}
+    if isinstance(node, dict):
+        out: dict[str, list[str]] = {}
+        for k, v in node.items():
+            out.update(_lists(v, f"{path}.{k}" if path else str(k)))
+        return out
+    return {}
+
+
+def _escape(literal: str) -> str:
+    return "".join("\\" + c if c in _RE2_SPECIAL else c for c in literal)
+
+
+@cache
+def template_events() -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Template path → its templates with the event codes each expresses (``{charge}`` kept).
+
+    Every template list named in ``events.fields`` must be covered by ``events.templates``
+    exactly once, and a per-template label list must have one entry per template.
+    """
+    tpl = templates()
+    spec = tpl["events"]
+    all_lists = _lists({k: v for k, v in tpl.items() if k != "events"}, "")
+    labels: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for key, value in spec["templates"].items():
+        under = {p: ts for p, ts in all_lists.items() if p == key or p.startswith(key + ".")}
+        if not under:
+            raise TemplateLabelError(f"texts.yaml events.templates: {key}: no such template list")
+        value = value or []
+        per_template = bool(value) and all(isinstance(v, list) for v in value)
+        for p, ts in under.items():
+            if p in labels:
+                raise TemplateLabelError(f"texts.yaml events.templates: {p} labelled twice")
+            if per_template and len(value) != len(ts):
+                raise TemplateLabelError(
+                    f"texts.yaml events.templates: {key} has {len(value)} label lists "
+                    f"for {len(ts)} templates"
+                )
+            labels[p] = [
+                (t, tuple(str(e) for e in (value[i] if per_template else value)))
+                for i, t in enumerate(ts)
+            ]
+    for fields in spec["fields"].values():
+        for paths in fields.values():
+            for pattern in paths:
+                hit = [
+                    p
+                    for p in all_lists
+                    if fnmatch.fnmatchcase(p, pattern)
+                    or p.startswith(pattern + ".")
+                    or p == pattern
+                ]
+                missing = [p for p in hit if p not in labels]
+                if not hit or missing:
+                    raise TemplateLabelError(
+                        f"texts.yaml events.fields: {pattern}: unlabelled {missing or pattern}"
+                    )
+    return labels
+
+
+@cache
+def label_patterns(record_type: str, field: str) -> tuple[LabelPattern, ...]:
+    """The templates a ``field`` of ``record_type`` records is filled from, as regexes."""
+    spec = templates()["events"]
+    charges: dict[str, list[str]] = spec["charges"]
+    labelled = template_events()
+    out: list[LabelPattern] = []
+    for pattern in spec["fields"].get(record_type, {}).get(field, []):
+        for path, items in labelled.items():
+            if not (
+                fnmatch.fnmatchcase(path, pattern)
+                or path == pattern
+                or path.startswith(pattern + ".")
+            ):
+                continue
+            for i, (template, events) in enumerate(items):
+                variants = (
+                    {charge: tuple(evs) for charge, evs in charges.items()}
+                    if CHARGE in template or CHARGE in events
+                    else {"": ()}
+                )
+                for charge, charge_events in variants.items():
+                    filled = template.replace(CHARGE, charge) if charge else template
+                    parts = _SLOT.split(filled)
+                    regex = "(?s)^" + ".*".join(_escape(p) for p in parts) + "$"
+                    evs: list[str] = []
+                    for e in events:
+                        for code in charge_events if e == CHARGE else (e,):
+                            if code not in evs:
+                                evs.append(code)
+                    out.append(
+                        LabelPattern(f"{path}[{i}]", regex, sum(map(len, parts)), tuple(evs))
+                    )
+    return tuple(out)
+
+
+def text_events(record_type: str, columns: Mapping[str, Any]) -> np.ndarray:
+    """Per record, the events its texts express: codes joined by ``;`` ("" for none).
+
+    ``columns`` holds the record type's text fields (``events.fields``); each text is matched
+    to the most specific template it can have been filled from, vectorised per template
+    (pyarrow's RE2). A field no template matches (a title the simulator writes in code, such
+    as 警情通报) adds nothing. Record types with no text fields get "".
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fields = templates()["events"]["fields"].get(record_type, {})
+    n = len(next(iter(columns.values()))) if columns else 0
+    codes: dict[str, int] = {}
+    member = np.zeros((n, 0), dtype=bool)
+    for field in fields:
+        if field not in columns:
+            continue
+        values = pa.array(
+            np.asarray(columns[field], dtype=object), type=pa.string(), from_pandas=True
+        )
+        best = np.zeros(n, dtype=np.int64)
+        chosen = np.full(n, -1, dtype=np.int64)
+        patterns = label_patterns(record_type, field)
+        for k, lp in enumerate(patterns):
+            hit = pc.fill_null(pc.match_substring_regex(values, lp.regex), False)
+            better = hit.to_numpy(zero_copy_only=False) & (lp.literal > best)
+            best[better] = lp.literal
+            chosen[better] = k
+        for k, lp in enumerate(patterns):
+            rows = chosen == k
+            if not rows.any():
+                continue
+            for code in lp.events:
+                if code not in codes:
+                    codes[code] = len(codes)
+                    member = np.hstack([member, np.zeros((n, 1), dtype=bool)])
+                member[rows, codes[code]] = True
+    out = np.full(n, "", dtype=object)
+    for code in sorted(codes):
+        col = member[:, codes[code]]
+        out[col] = np.where(out[col] == "", code, out[col] + ";" + code)
+    return out

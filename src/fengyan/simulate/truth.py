@@ -10,7 +10,9 @@
 * ``person_ids.csv`` — entity resolution of people: every registry person id with the real
   person (uid) behind it; people listed twice share a uid.
 * ``mentions.csv`` — per event record: the firm it really concerns, how its name was
-  written (full, short, product, typo, traditional), scheme, stage and promised rate.
+  written (full, short, product, typo, traditional), scheme, stage, promised rate and the
+  risk events its text expresses (``events``: codes joined by ``;``, from the template the
+  text was filled from, see ``texts.yaml`` ``events:`` and :func:`.texts.text_events`).
 * ``dirty_records.csv`` — every deliberately bad row: file, row, kind, field, the reason
   ingest must give.
 * ``summary.yaml`` — seed, window, counts, files and rows per file.

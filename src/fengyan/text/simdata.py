@@ -4,7 +4,11 @@
 ``ground_truth/mentions.csv`` the firm, scheme, stage and the annual rate each text states;
 ``ground_truth/schemes.csv`` gives each scheme's typology and the format its yield is written
 in (annual, monthly_fen, daily_permille, multiple, referral …). This module joins them for
-evaluation (promise extraction, ad rules) and as extra training text for the event model.
+evaluation (promise extraction, ad rules) and as extra training text for the event model:
+``mentions.csv`` also gives the risk events each text expresses (``events``, from the
+template it was filled from; ``fengyan/simulate/texts.yaml`` ``events:``).
+:func:`training_texts` turns them into labelled texts in the event model's label space and
+:func:`simulated_training_texts` simulates the small city ``training.yaml`` names for it.
 The pipeline itself never reads ground truth.
 """
 
@@ -12,10 +16,18 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import yaml
+
+from fengyan.text.ccks import Labelled
 
 #: Event files with free text: path inside the delivery → (id field, text fields).
 _FILES = {
@@ -39,6 +51,7 @@ class SimText:
     typology: str  # the scheme's typology ("" for non-scheme records)
     yield_format: str  # the scheme's yield format ("" for non-scheme records)
     promised_annual_rate: float | None  # the rate the text states, 0.18 = 18 %
+    events: frozenset[str] | None = None  # event codes the text expresses (None: not recorded)
 
 
 def _records(root: Path, path: str) -> list[dict[str, str]]:
@@ -91,6 +104,7 @@ def load_simulated_texts(root: Path) -> list[SimText]:
                 continue
             typology, fmt = schemes.get(t["scheme_id"], ("", ""))
             rate = t["promised_annual_rate"]
+            events = t.get("events")
             out.append(
                 SimText(
                     file=path,
@@ -102,6 +116,7 @@ def load_simulated_texts(root: Path) -> list[SimText]:
                     typology=typology,
                     yield_format=fmt,
                     promised_annual_rate=float(rate) / 100 if rate else None,
+                    events=None if events is None else frozenset(e for e in events.split(";") if e),
                 )
             )
     return out
@@ -150,3 +165,92 @@ def yield_agreement(texts: list[SimText]) -> dict[str, Agreement]:
         else:
             group.wrong += 1
     return out
+
+
+@cache
+def training_settings() -> dict[str, Any]:
+    """``training.yaml``: the simulated city and the sampling of its texts for training."""
+    path = resources.files("fengyan.text").joinpath("training.yaml")
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def training_texts(
+    texts: Sequence[SimText],
+    label_space: Collection[str],
+    *,
+    per_label_set: int | None = None,
+    seed: int = 0,
+) -> list[Labelled]:
+    """Simulated texts as labelled training texts in the event model's label space.
+
+    Labels outside ``label_space`` (``police``, which CCKS does not label) are dropped, texts
+    whose ground truth records no events are skipped, duplicates are kept once, and at most
+    ``per_label_set`` texts (a seeded sample, ``None`` = all) are kept per distinct label set,
+    so that the template families the simulator repeats most do not swamp the real data.
+    """
+    space = frozenset(label_space)
+    seen: set[str] = set()
+    groups: dict[frozenset[str], list[str]] = {}
+    for t in texts:
+        if t.events is None or t.text in seen:
+            continue
+        seen.add(t.text)
+        groups.setdefault(t.events & space, []).append(t.text)
+    rng = np.random.default_rng(seed)
+    out: list[Labelled] = []
+    for labels in sorted(groups, key=lambda ls: sorted(ls)):
+        members = groups[labels]
+        if per_label_set is not None and len(members) > per_label_set:
+            keep = np.sort(rng.choice(len(members), size=per_label_set, replace=False))
+            members = [members[i] for i in keep]
+        out.extend(Labelled(text, labels) for text in members)
+    return out
+
+
+def simulate_city(out: Path, *, enterprises: int, months: int, seed: int) -> Path:
+    """Simulate a city into ``out`` (the shipped parameters; no downloads) and return it."""
+    from fengyan.simulate.params import load_params
+    from fengyan.simulate.service import simulate
+
+    overrides: dict[str, Any] = {"enterprises.count": enterprises, "calendar.months": months}
+    params = load_params(None, **overrides)
+    simulate(out, params, seed)
+    return out
+
+
+def simulated_texts(root: Path | None = None) -> list[SimText]:
+    """The texts of the delivery in ``root``, or of the city ``training.yaml`` names,
+    simulated in a temporary folder (a few seconds, offline)."""
+    if root is not None:
+        return load_simulated_texts(root)
+    cfg = training_settings()["simulated"]
+    with tempfile.TemporaryDirectory(prefix="fengyan-sim-") as tmp:
+        city = simulate_city(
+            Path(tmp) / "city",
+            enterprises=int(cfg["enterprises"]),
+            months=int(cfg["months"]),
+            seed=int(cfg["seed"]),
+        )
+        return load_simulated_texts(city)
+
+
+def simulated_training_texts(
+    label_space: Collection[str],
+    *,
+    root: Path | None = None,
+    per_label_set: int | str | None = "settings",
+) -> list[Labelled]:
+    """Labelled simulated texts for the event model (settings: ``training.yaml``).
+
+    ``root``: a simulated delivery to read (default: simulate the city of ``training.yaml``).
+    ``per_label_set``: the cap per label set (``None`` = all; default: ``training.yaml``).
+    """
+    cfg = training_settings()["simulated"]
+    cap = cfg["per_label_set"] if per_label_set == "settings" else per_label_set
+    return training_texts(
+        simulated_texts(root),
+        label_space,
+        per_label_set=None if cap is None else int(cap),
+        seed=int(cfg["seed"]),
+    )

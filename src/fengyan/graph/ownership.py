@@ -179,11 +179,13 @@ def encode(*columns: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         for column in columns
         for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
     ]
-    both = pa.chunked_array(chunks, pa.string()) if chunks else pa.chunked_array([], pa.string())
-    ids = pc.unique(both)
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    codes = pc.index_in(both, value_set=ids).to_numpy()
-    return ids, codes.astype(np.int64)
+    both = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+    # One hash pass (null a value like any other): the dictionary is the distinct values
+    # in first-seen order, the indices every row's place in it (``unique`` then
+    # ``index_in`` hashed every value twice).
+    encoded = pc.dictionary_encode(both, null_encoding="encode")
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return encoded.dictionary, codes.astype(np.int64)
 
 
 def controllers(

@@ -15,7 +15,6 @@ Needs a resolution run first (it reads ``resolved_link``).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +29,19 @@ from fengyan.graph.contagion import contagion
 from fengyan.graph.groups import group_edges, groups
 from fengyan.graph.ownership import controllers
 from fengyan.graph.signals import signals
+from fengyan.resolve.service import StepClock
 from fengyan.workspace import Workspace
 
 STAGE = "graph"
+# Lake tables the edges and signals read (materialised once per lake generation).
+LAKE_TABLES = (
+    "enterprise",
+    "shareholding",
+    "officer",
+    "phone_contact",
+    "email_contact",
+    "web_presence",
+)
 
 
 @dataclass
@@ -44,25 +53,6 @@ class GraphReport:
     seconds: dict[str, float] = field(default_factory=dict)
     run: Path | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
-
-
-class _Clock:
-    """Wall and CPU time (all threads of the process) of consecutive steps."""
-
-    def __init__(self) -> None:
-        self.wall: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-        self._start = self._wall = time.perf_counter()
-        self._cpu_start = self._cpu = time.process_time()
-
-    def lap(self, step: str) -> None:
-        wall, cpu = time.perf_counter(), time.process_time()
-        self.wall[step], self.cpu[step] = wall - self._wall, cpu - self._cpu
-        self._wall, self._cpu = wall, cpu
-
-    def total(self) -> None:
-        self.wall["total"] = time.perf_counter() - self._start
-        self.cpu["total"] = time.process_time() - self._cpu_start
 
 
 def _seeds(con: duckdb.DuckDBPyConnection, settings: GraphSettings) -> dict[str, float]:
@@ -93,8 +83,10 @@ def build_graph(
 ) -> GraphReport:
     """Build the graph as of ``as_of`` and publish its derived tables."""
     settings = settings or load_settings()
-    clock = _Clock()
+    clock = StepClock()
     today = (as_of or now()).astimezone(CHINA_TZ).date()
+    ws.lake.materialise([*LAKE_TABLES, *(seed.table for seed in settings.contagion.seeds)])
+    clock.lap("materialise")
     con = ws.lake.connect(as_of)
     try:
         edges = load_edges(con, today)
@@ -114,6 +106,7 @@ def build_graph(
             ),
             settings.ownership,
         )
+        del holdings, officers  # copies of a third of the edges: not kept through the run
         clock.lap("controllers")
         firms = con.sql(
             """SELECT canonical_id FROM resolved_entity WHERE entity_kind = 'enterprise'

@@ -4,6 +4,7 @@ Layout::
 
     <lake>/<table>/batch-<seq:06d>-<batch id>.parquet   committed batches
     <lake>/_staging/<batch id>.<pid>.parquet             batches being written
+    <lake>/_current/<table>/<generation>.parquet         version ends (derived, optional)
 
 A batch file is written under ``_staging`` and moved into place with ``os.replace``
 after an ``fsync``, so a crash leaves either the old state or the complete new file,
@@ -14,14 +15,26 @@ its content), ``_batch``, ``_seq`` (the batch's ingest order), ``_source``, ``_r
 (position in the source file) and ``_valid_from`` (from when it is known). The validity
 end ``_valid_to`` is the next version's ``_valid_from`` and is derived when reading, so
 that the state "as of" any moment can be read back without rewriting old files.
+
+Most records have one row in the lake. Only the rows of records with several need a
+window (which repeat is unchanged, when a version ended); the rest are open versions as they
+stand. A read is therefore the batch files joined to those few rows' *version ends*, which
+:meth:`Lake.materialise` writes once per generation of a table's batch files to
+``_current/<table>/<generation>.parquet`` (the generation is a hash of the files' names,
+sizes and modification times) and a read without them derives from the narrow system
+columns. A new batch is a new generation: the old file no longer applies and the ends are
+derived again until materialised anew. The files are derived data; deleting ``_current``
+loses nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +47,8 @@ SYSTEM_COLUMNS = ("_id", "_hash", "_batch", "_seq", "_source", "_row", "_valid_f
 # Tables computed from the lake (resolution, graph): <lake>/_derived/<stage>/<run>/<table>.parquet
 # with <lake>/_derived/<stage>/CURRENT naming the run in force.
 DERIVED_DIR = "_derived"
+# Cached versions of each lake table: <lake>/_current/<table>/<generation>.parquet.
+CACHE_DIR = "_current"
 
 # Deterministic output: the same rows give the same bytes (crash-recovery tests rely on it).
 _WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True}
@@ -142,18 +157,22 @@ class Lake:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def versions_sql(self, table: str, as_of: datetime | None = None) -> str:
-        """SQL over every version of ``table`` with ``_valid_to``; optionally as of a time.
+    @staticmethod
+    def _scan_sql(files: list[Path], columns: str = "*") -> str:
+        """``columns`` of every row of ``files`` with the file (``_file``, its path as
+        listed) and the row's position in it (``file_row_number``)."""
+        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        return (
+            f"SELECT {columns} FROM read_parquet([{file_list}], union_by_name = true, "  # noqa: S608
+            "filename = '_file', file_row_number = true)"
+        )
 
-        A version is a change of content: a record re-sent unchanged in a later batch does
-        not start a new version. Ties on ``_valid_from`` go to the later batch.
-        """
-        files = self.files(table)
-        if not files:
-            raise LookupError(f"table {table!r} has no data in the lake at {self.root}")
+    def _window_sql(self, table: str, files: list[Path]) -> str:
+        """Every version of ``table`` with ``_valid_to``, derived from its batch ``files``
+        by window functions over all rows (the definition :meth:`versions_sql` keeps)."""
         file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         order = "ORDER BY _valid_from, _seq, _row"
-        sql = f"""
+        return f"""
             WITH src AS (
                 SELECT * FROM read_parquet([{file_list}], union_by_name = true)
             ), changes AS (
@@ -165,6 +184,134 @@ class Lake:
             SELECT *, lead(_valid_from) OVER (PARTITION BY _id {order}) AS _valid_to
             FROM versions
         """  # noqa: S608 - file paths are quoted; no user text reaches this SQL
+
+    def _overlay_sql(self, files: list[Path]) -> str:
+        """What sets rows of records with several rows apart: ``_file`` (file name),
+        ``file_row_number``, ``_keep`` (false: re-sent unchanged, not a version) and
+        ``_valid_to`` (of a version a later one replaced). Every other row is a version
+        still open. Reads only the narrow system columns; a window over the few records
+        that have more than one row."""
+        order = "ORDER BY _valid_from, _seq, _row"
+        narrow = self._scan_sql(
+            files,
+            "_id, _hash, _valid_from, _seq, _row, _file, file_row_number",
+        )
+        return f"""
+            WITH n AS ({narrow}),
+            multi AS (SELECT _id FROM n GROUP BY _id HAVING count(*) > 1),
+            changes AS (
+                SELECT n.*, lag(_hash) OVER (PARTITION BY _id {order}) AS _prev_hash
+                FROM n SEMI JOIN multi USING (_id)
+            ), kept AS (
+                SELECT * FROM changes WHERE _prev_hash IS NULL OR _prev_hash <> _hash
+            )
+            SELECT _file, file_row_number, true AS _keep,
+                   lead(_valid_from) OVER (PARTITION BY _id {order}) AS _valid_to
+            FROM kept
+            UNION ALL
+            SELECT _file, file_row_number, false, NULL FROM changes
+            WHERE NOT (_prev_hash IS NULL OR _prev_hash <> _hash)
+        """  # noqa: S608 - built from this module's fragments
+
+    @staticmethod
+    def generation(files: list[Path]) -> str:
+        """A name for the content of ``files``: any batch added, removed or rewritten
+        changes it (batch files are only ever added, so a new batch is a new name)."""
+        digest = hashlib.sha256()
+        for f in files:
+            st = f.stat()
+            digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:24]
+
+    def _cache_path(self, table: str, files: list[Path]) -> Path:
+        return self.root / CACHE_DIR / table / f"{self.generation(files)}.parquet"
+
+    def cache_file(self, table: str) -> Path | None:
+        """The materialised version ends of ``table``'s current batch files, if written."""
+        files = self.files(table)
+        if not files:
+            return None
+        path = self._cache_path(table, files)
+        return path if path.is_file() else None
+
+    def materialise(self, tables: Iterable[str] | None = None) -> dict[str, Path]:
+        """Write the version ends of ``tables`` (default: all) for their current batches.
+
+        What :meth:`versions_sql` otherwise derives on every read — which rows are re-sent
+        unchanged and when each replaced version ended — is written once per generation of
+        the table's batch files (a few rows: only records with more than one row appear).
+        Tables already done are left alone; a table with no data is skipped. The file is
+        written under a temporary name and renamed into place; the previous generation's
+        file is kept (a reader may have it open), older ones are deleted. A lake that
+        cannot be written to is read without (the same rows, derived each time).
+        """
+        wanted = self.tables() if tables is None else list(dict.fromkeys(tables))
+        out: dict[str, Path] = {}
+        for table in wanted:
+            files = self.files(table)
+            if not files:
+                continue
+            path = self._cache_path(table, files)
+            if path.is_file():
+                out[table] = path
+                continue
+            tmp = path.parent / f".{path.stem}.{os.getpid()}.tmp"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect()
+                try:
+                    quoted = str(tmp).replace("'", "''")
+                    # File names only: the lake may be read from another path.
+                    con.execute(
+                        "COPY (SELECT parse_filename(_file) AS _file, file_row_number, _keep, "  # noqa: S608
+                        f"_valid_to FROM ({self._overlay_sql(files)})) TO '{quoted}' "
+                        "(FORMAT parquet)"
+                    )
+                finally:
+                    con.close()
+                os.replace(tmp, path)
+            except (OSError, duckdb.IOException):
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                continue
+            out[table] = path
+            try:
+                kept = sorted(path.parent.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+                for old in kept[:-2]:
+                    if old != path:
+                        old.unlink(missing_ok=True)
+            except OSError:  # another process is tidying up the same folder
+                pass
+        return out
+
+    def versions_sql(self, table: str, as_of: datetime | None = None) -> str:
+        """SQL over every version of ``table`` with ``_valid_to``; optionally as of a time.
+
+        A version is a change of content: a record re-sent unchanged in a later batch does
+        not start a new version. Ties on ``_valid_from`` go to the later batch. The rows
+        are the batch files' rows joined to their version ends (:meth:`materialise`'s file
+        when written for these batches, else derived in the query).
+        """
+        files = self.files(table)
+        if not files:
+            raise LookupError(f"table {table!r} has no data in the lake at {self.root}")
+        cached = self._cache_path(table, files)
+        if cached.is_file():
+            quoted = str(cached).replace("'", "''")
+            folder = (str(self.table_dir(table)) + "/").replace("'", "''")
+            overlay = (
+                f"SELECT '{folder}' || _file AS _file, file_row_number, _keep, _valid_to "  # noqa: S608
+                f"FROM read_parquet('{quoted}')"
+            )
+        else:
+            overlay = self._overlay_sql(files)
+        sql = f"""
+            SELECT s.* EXCLUDE (_file, file_row_number), o._valid_to
+            FROM ({self._scan_sql(files)}) s
+            LEFT JOIN ({overlay}) o
+              ON o.file_row_number = s.file_row_number AND o._file = s._file
+            WHERE o._keep IS NULL OR o._keep
+        """  # noqa: S608 - built from this module's fragments
         if as_of is None:
             return sql
         ts = as_of.isoformat()

@@ -238,6 +238,23 @@ def _wrk(
     }
 
 
+def _drain(server_pid: int, quiet_cpu_s: float = 0.05, limit_s: float = 120.0) -> None:
+    """Wait until the server has finished what the previous run left queued.
+
+    wrk stops sending at the end of a run, but requests it had in flight (up to one per
+    connection: 200 uncached profiles are seconds of CPU) are still worked off; measured in
+    the next run they inflated its CPU per request and its latencies.
+    """
+    deadline = time.monotonic() + limit_s
+    last = _tree_cpu(server_pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _tree_cpu(server_pid)
+        if now - last < quiet_cpu_s:
+            return
+        last = now
+
+
 def _measure(
     generator: str,
     base: str,
@@ -247,6 +264,7 @@ def _measure(
     headers: dict[str, str],
     server_pid: int,
 ) -> dict[str, Any]:
+    _drain(server_pid)
     load = os.getloadavg()[0]
     if generator == "wrk":
         r = _wrk(base, paths, conns, seconds, headers, server_pid)
@@ -256,6 +274,8 @@ def _measure(
         r = asyncio.run(_run(base, conns, seconds, lambda: rng.choice(paths), headers))
         r["server_cpu_s"] = _tree_cpu(server_pid) - before
     r["load_avg"] = load
+    # The primary figure on a shared machine: server CPU per answered request.
+    r["server_cpu_ms_per_request"] = 1000 * r["server_cpu_s"] / max(1, r["requests"])
     return r
 
 
@@ -348,15 +368,16 @@ def _markdown(results: dict[str, Any]) -> str:
         "generator: the machine's ceiling at that moment.",
         "",
         "| page | conns | req/s | p50 ms | p95 ms | p99 ms | statuses | load avg "
-        "| server CPU s | wrk CPU s |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| server CPU s | server CPU ms/request | wrk CPU s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     nan = float("nan")
     for r in results["runs"]:
         lines.append(
             f"| {r['page']} | {r['users']} | {r['rps']:.1f} | {r['p50_ms']:.0f} "
             f"| {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['statuses']} | {r['load_avg']:.1f} "
-            f"| {r.get('server_cpu_s', nan):.1f} | {r.get('wrk_cpu_s', nan):.1f} |"
+            f"| {r.get('server_cpu_s', nan):.1f} "
+            f"| {r.get('server_cpu_ms_per_request', nan):.2f} | {r.get('wrk_cpu_s', nan):.1f} |"
         )
     if "first_request_s" in results:
         lines += [
@@ -452,7 +473,7 @@ def main() -> None:
                 print(
                     f"{name:16s} conns={users:4d} rps={r['rps']:7.1f} p50={r['p50_ms']:7.1f} "
                     f"p95={r['p95_ms']:7.1f} p99={r['p99_ms']:7.1f} {r['statuses']} "
-                    f"load={r['load_avg']:.1f}",
+                    f"cpu={r['server_cpu_ms_per_request']:.2f}ms/req load={r['load_avg']:.1f}",
                     flush=True,
                 )
         r = _measure(generator, base, public_paths, args.public_users, args.seconds, {}, proc.pid)

@@ -14,6 +14,7 @@ from fengyan.i18n import t
 from fengyan.workspace import Workspace
 
 console = Console(width=None if sys.stdout.isatty() else 160)
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def serve(
@@ -52,9 +53,20 @@ def serve(
         "server_header": False,
         "proxy_headers": settings.trust_proxy,
         "log_level": "info",
+        # httptools' C parser and uvloop when installed (pinned in pyproject.toml), else h11
+        # and asyncio; about a fifth less CPU per page (docs/web.md, "Speed").
+        "http": "auto",
+        "loop": "auto",
+        # On SIGTERM, requests already running get this long to finish; then they are
+        # cancelled and the process exits (a stuck client cannot keep it alive).
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     if processes == 1:
-        uvicorn.run(create_app(ws, settings), **options)
+        from fengyan.web.heap import serving
+
+        app = create_app(ws, settings)
+        serving()  # docs/web.md, "Speed": the garbage collector and the long-lived heap
+        uvicorn.run(app, **options)
         return
     # Several processes: uvicorn imports the app factory in each worker, which reads the
     # same environment. What each worker keeps to itself (rate limits, caches, the lake

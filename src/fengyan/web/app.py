@@ -175,4 +175,8 @@ def app_from_env() -> FastAPI:
 
     ``fengyan serve --workers N`` starts N processes that each call this.
     """
-    return create_app(Workspace.from_env(), WebSettings.from_env())
+    from fengyan.web.heap import serving
+
+    app = create_app(Workspace.from_env(), WebSettings.from_env())
+    serving()  # what start-up built lives as long as the worker: out of the GC's scans
+    return app

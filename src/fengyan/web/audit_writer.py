@@ -28,6 +28,7 @@ import weakref
 from concurrent.futures import Future
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from fengyan.audit.log import AuditItem, append_many
 from fengyan.db.engine import make_engine
@@ -108,7 +109,7 @@ class GroupCommitWriter:
             self._own.dispose()
             self._own = None
 
-    def _commit(self, batch: list[tuple[AuditItem, Future[int]]]) -> None:
+    def _commit(self, batch: list[tuple[AuditItem, Future[int]]], retry: bool = True) -> None:
         engine = self._writer_engine()
         if engine is None:
             for _item, done in batch:
@@ -124,9 +125,14 @@ class GroupCommitWriter:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if retry and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                # The database went away (a PostgreSQL restart): once more, on a new
+                # connection (the engine's pre-ping checks it).
+                self._commit(batch, retry=False)
+                return
             if len(batch) > 1:
                 for one in batch:
-                    self._commit([one])
+                    self._commit([one], retry=False)
                 return
             log.exception("audit entry could not be written")
             batch[0][1].set_exception(exc)

@@ -21,21 +21,28 @@ A route declares what it needs in its signature and nothing else::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from fengyan import clock
 from fengyan.web.errors import Forbidden, NotAuthenticated
 from fengyan.web.policy import load_policy
 from fengyan.web.scope import Principal
-from fengyan.web.security.accounts import principal_for, principal_from_token
+from fengyan.web.security.accounts import lookup_token, principal_for
+from fengyan.web.security.authcache import AuthCache, auth_cache, entry
 from fengyan.web.security.csrf import check_csrf
 from fengyan.web.security.ratelimit import RateLimiter
-from fengyan.web.security.sessions import lookup_session
+from fengyan.web.security.secrets import API_TOKEN_PREFIX, digest
+from fengyan.web.security.sessions import lookup_session, session_valid_until
 from fengyan.web.settings import WebSettings
 from fengyan.web.templating import language_of
 from fengyan.workspace import Workspace
@@ -66,10 +73,44 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 
 
-def get_db(ws: WorkspaceDep) -> Iterator[Session]:
-    """A database session for one request."""
-    with Session(ws.engine, expire_on_commit=False) as session:
+_CLOSE_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("fengyan_close_limiter")
+
+
+def _close_limiter() -> anyio.CapacityLimiter:
+    """The event loop's thread budget for closing request sessions (anyio's own default
+    limiter is kept per loop the same way)."""
+    try:
+        return _CLOSE_LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(4)
+        _CLOSE_LIMITER.set(limiter)
+        return limiter
+
+
+async def get_db(ws: WorkspaceDep) -> AsyncIterator[Session]:
+    """A database session for one request.
+
+    Opened on the event loop (a session takes no connection until its first query) and
+    closed there when it never took one — a cached page view then costs no thread-pool hop
+    and no ``ROLLBACK`` round trip; a session that did query is closed in the thread pool,
+    its connection rolled back and returned.
+    """
+    session = Session(ws.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            # Shielded: a request cancelled because its client hung up must still give its
+            # connection back. Unshielded, the close was skipped, the pool ran dry after a
+            # few dropped requests, every later request waited for a connection, and the
+            # server's shutdown waited for them (tests/web/test_fast_paths.py).
+            # Its own thread budget: with the shared one, requests holding every thread
+            # while they wait for a connection would wait forever for the sessions whose
+            # close needs a thread to give one back (FastAPI's exit code does the same).
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=_close_limiter())
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -100,30 +141,74 @@ class _Resolved:
     by_cookie: bool
 
 
-def _resolve(
+async def _resolve(
     request: Request,
     ws: WorkspaceDep,
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> _Resolved:
-    # Sync, so FastAPI runs the database lookups in its thread pool. Its own session,
-    # closed before the thread is given back: a connection held from here until the
-    # route's thread starts would, under load, wait for a thread while every thread waits
-    # for a connection. A bearer token wins over a cookie: machine clients never depend
-    # on ambient browser state.
-    with Session(ws.engine, expire_on_commit=False) as db:
-        if bearer is not None:
-            found = principal_from_token(db, bearer.credentials)
-            if found is None:
-                raise NotAuthenticated("web_bad_token")
-            return _Resolved(found, False)
+    # A bearer token wins over a cookie: machine clients never depend on ambient browser
+    # state. A credential seen in the last few seconds is answered from the worker's cache
+    # (security/authcache.py) on the event loop; otherwise it is looked up in the thread
+    # pool.
+    if bearer is not None:
+        kind, secret = "token", bearer.credentials
+        if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 200:
+            raise NotAuthenticated("web_bad_token")
+    else:
         cookie = request.cookies.get(session_cookie_name(settings))
-        if cookie:
-            live = lookup_session(db, settings, cookie)
-            if live is not None:
-                session, user = live
-                return _Resolved(principal_for(user, "session", session.csrf_token), True)
-    return _Resolved(Principal.anonymous(), False)
+        if not cookie or len(cookie) > 200:
+            return _ANONYMOUS
+        kind, secret = "session", cookie
+    key = digest(secret)
+    cache = auth_cache(ws.engine) if settings.auth_cache_seconds else None
+    if cache is not None:
+        hit = cache.get(kind, key)
+        if hit is not None:
+            return _Resolved(hit.principal, hit.by_cookie)
+    found = await run_in_threadpool(_look_up, ws, settings, cache, kind, secret, key)
+    if found is None:
+        if kind == "token":
+            raise NotAuthenticated("web_bad_token")
+        return _ANONYMOUS
+    return found
+
+
+_ANONYMOUS = _Resolved(Principal.anonymous(), False)
+
+
+def _look_up(
+    ws: Workspace,
+    settings: WebSettings,
+    cache: AuthCache | None,
+    kind: str,
+    secret: str,
+    key: str,
+) -> _Resolved | None:
+    # Its own session, closed before the thread is given back: a connection held from here
+    # until the route's thread starts would, under load, wait for a thread while every
+    # thread waits for a connection.
+    generation = cache.generation if cache is not None else 0
+    read_at = clock.now()
+    with Session(ws.engine, expire_on_commit=False) as db:
+        if kind == "token":
+            token = lookup_token(db, secret)
+            if token is None:
+                return None
+            principal, until = token
+            resolved = _Resolved(principal, False)
+        else:
+            live = lookup_session(db, settings, secret)
+            if live is None:
+                return None
+            session, user = live
+            resolved = _Resolved(principal_for(user, "session", session.csrf_token), True)
+            until = session_valid_until(settings, session)
+    if cache is not None:
+        seconds = settings.auth_cache_seconds
+        made = entry(resolved.principal, resolved.by_cookie, seconds, read_at, until)
+        cache.put(kind, key, made, generation)
+    return resolved
 
 
 async def optional_principal(

@@ -26,6 +26,10 @@ variable                            default   meaning
                                               rules: ASVS 5.0 6.2.5)
 ``FENGYAN_WEB_TOKEN_DAYS``          90        lifetime of a new API token
 ``FENGYAN_WEB_PUSH_MAX_MB``         100       largest JSON Lines body the push endpoint takes
+``FENGYAN_WEB_AUTH_CACHE_SECONDS``  5         each worker reuses a session's or token's
+                                              lookup this long (0: off, at most 60); a
+                                              logout, revocation or lock made through
+                                              another worker applies here within it
 ``FENGYAN_WEB_ARGON2_TIME``         3         argon2id passes
 ``FENGYAN_WEB_ARGON2_MEMORY_KIB``   65536     argon2id memory (KiB)
 ``FENGYAN_WEB_ARGON2_PARALLELISM``  4         argon2id lanes
@@ -39,7 +43,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-PASSWORD_MAX_LENGTH = 128  # ASVS 6.2.9 wants at least 64 allowed; argon2 takes any length
+PASSWORD_MAX_LENGTH = 128
+# A cached session must be looked up again before its once-a-minute "last seen" touch is due.
+MAX_AUTH_CACHE_SECONDS = 60  # ASVS 6.2.9 wants at least 64 allowed; argon2 takes any length
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class WebSettings:
     password_min_length: int = 12
     token_days: int = 90
     push_max_mb: int = 100
+    auth_cache_seconds: int = 5
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
@@ -81,6 +88,8 @@ class WebSettings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"web setting {name} must be a positive integer")
+        if not 0 <= self.auth_cache_seconds <= MAX_AUTH_CACHE_SECONDS:
+            raise ValueError(f"web setting auth_cache_seconds must be 0…{MAX_AUTH_CACHE_SECONDS}")
         if self.workers < 0:
             raise ValueError("web setting workers must be 0 (one per core) or more")
         if self.argon2_memory_kib < 8 * self.argon2_parallelism:
@@ -158,6 +167,7 @@ class WebSettings:
             password_min_length=integer("PASSWORD_MIN", 12),
             token_days=integer("TOKEN_DAYS", 90),
             push_max_mb=integer("PUSH_MAX_MB", 100),
+            auth_cache_seconds=integer("AUTH_CACHE_SECONDS", 5),
             argon2_time_cost=integer("ARGON2_TIME", 3),
             argon2_memory_kib=integer("ARGON2_MEMORY_KIB", 65536),
             argon2_parallelism=integer("ARGON2_PARALLELISM", 4),

@@ -49,15 +49,16 @@ router = APIRouter(prefix="/api/v1", tags=["workbench"])
 ModelQ = Annotated[str | None, Query(description="Index model id (default: settings.yaml).")]
 
 
-def get_cache(ws: WorkspaceDep) -> LakeCache:
-    """The process's in-memory copy of the lake tables the pages read."""
+async def get_cache(ws: WorkspaceDep) -> LakeCache:
+    """The process's in-memory copy of the lake tables the pages read (a dictionary lookup:
+    ``async`` so that it costs no thread-pool hop)."""
     return lake_cache(ws.lake)
 
 
 Cache = Annotated[LakeCache, Depends(get_cache)]
 
 
-def warning_filters(
+async def warning_filters(
     model: ModelQ = None,
     grade: Annotated[
         list[str] | None, Query(description="red, orange, yellow, blue (repeat).")
@@ -78,7 +79,7 @@ def warning_filters(
         ),
     ] = "-score",
 ) -> WarningFilters:
-    """The warning filters from the query string."""
+    """The warning filters from the query string (no I/O: ``async``, no thread-pool hop)."""
     return WarningFilters(
         model=check_model(model),
         grade=[g for g in grade or [] if g],

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fengyan import clock
 from fengyan.db.users import ApiToken, WebUser
@@ -26,6 +27,7 @@ from fengyan.web.audit_hook import record
 from fengyan.web.errors import BadRequest, Conflict, NotAuthenticated, NotFound
 from fengyan.web.policy import load_policy
 from fengyan.web.scope import Principal, scope_code
+from fengyan.web.security.authcache import forget_after_commit
 from fengyan.web.security.passwords import hash_password, verify_password
 from fengyan.web.security.secrets import API_TOKEN_PREFIX, digest, new_token
 from fengyan.web.security.sessions import (
@@ -263,6 +265,7 @@ def do_revoke_token(db: Session, *, actor: str, user: WebUser, token_id: int) ->
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         record(db, actor, "user.token_revoke", f"user/{user.username}", {"token_id": token_id})
+        forget_after_commit(db)
     db.commit()
 
 
@@ -294,6 +297,13 @@ def authenticate(
     name = username.strip().lower()[:64] or "-"
     user = db.scalar(select(WebUser).where(WebUser.username == name))
     now = clock.now()
+    if user is not None:
+        db.expunge(user)  # read once; every change below is an UPDATE of the row
+    # End the read before the password check (tens of ms) and the writes: on SQLite a
+    # transaction that read and then writes fails at once ("database is locked") when
+    # another connection wrote meanwhile, while one that starts with its write waits for
+    # the lock. Concurrent logins of one account (several workers) must all be counted.
+    db.commit()
     if user is None:
         verify_password(settings, password, None)
         raise _fail(db, name, name, "unknown_user", client)
@@ -305,27 +315,72 @@ def authenticate(
         raise _fail(db, name, name, "locked", client)
     ok, new_hash = verify_password(settings, password, user.password_hash)
     if not ok:
-        user.failed_attempts += 1
-        failures = user.failed_attempts
+        # One atomic UPDATE … SET failed_attempts = failed_attempts + 1: concurrent failures
+        # (several workers, several threads) each count, none overwrites another's.
+        failures = _count_failure(db, user)
         failed = {"reason": "bad_password", "client": client}
         record(db, name, "auth.login_failed", f"user/{name}", failed)
         if failures >= settings.lockout_threshold:
-            user.locked_until = now + settings.lockout
+            # A fresh count after the lock, so an expired lock gives a full set of tries.
+            _set_counter(db, user, locked_until=now + settings.lockout)
             locked = {"failures": failures, "minutes": settings.lockout_minutes}
             record(db, name, "auth.lockout", f"user/{name}", locked)
-            # A fresh count after the lock, so an expired lock gives a full set of tries.
-            user.failed_attempts = 0
             end_user_sessions(db, user.id)
         db.commit()
         raise LoginFailed()
+    # Success: reset the count, note the login, upgrade the hash — only if the account is
+    # still usable now (a lock or lock-out may have committed since it was read).
+    changes: dict[str, object] = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
     if new_hash is not None:
-        user.password_hash = new_hash
-    user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
+        changes["password_hash"] = new_hash
+    still_usable = db.execute(
+        update(WebUser)
+        .where(
+            WebUser.id == user.id,
+            WebUser.active.is_(True),
+            (WebUser.locked_until.is_(None)) | (WebUser.locked_until <= now),
+        )
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(still_usable, "rowcount", 1) != 1:
+        db.rollback()
+        raise _fail(db, name, name, "locked", client)
+    for field, value in changes.items():
+        set_committed_value(user, field, value)
     end_session(db, old_session)
     session = create_session(db, settings, user)
     record(db, name, "auth.login", f"user/{name}", {"client": client})
     db.commit()
     return user, session
+
+
+def _count_failure(db: Session, user: WebUser) -> int:
+    """Add one to the account's failure count in the database; the new count."""
+    failures = int(
+        db.execute(
+            update(WebUser)
+            .where(WebUser.id == user.id)
+            .values(failed_attempts=WebUser.failed_attempts + 1)
+            .returning(WebUser.failed_attempts)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    )
+    set_committed_value(user, "failed_attempts", failures)
+    return failures
+
+
+def _set_counter(db: Session, user: WebUser, *, locked_until: datetime | None) -> None:
+    """Reset the failure count to 0 and set the lock, as one UPDATE (not through the loaded
+    object, whose count may be stale: the ORM would skip writing an unchanged-looking 0)."""
+    db.execute(
+        update(WebUser)
+        .where(WebUser.id == user.id)
+        .values(failed_attempts=0, locked_until=locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(user, "failed_attempts", 0)
+    set_committed_value(user, "locked_until", locked_until)
 
 
 def do_logout(db: Session, token: str | None, *, actor: str) -> None:
@@ -336,8 +391,9 @@ def do_logout(db: Session, token: str | None, *, actor: str) -> None:
     db.commit()
 
 
-def principal_from_token(db: Session, token: str | None) -> Principal | None:
-    """The principal behind an API bearer token, or ``None`` if unknown, expired or revoked."""
+def lookup_token(db: Session, token: str | None) -> tuple[Principal, datetime] | None:
+    """The principal behind an API bearer token and the token's expiry, or ``None`` if
+    unknown, expired or revoked, or its account is disabled or locked."""
     if not token or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         return None
     row = db.execute(
@@ -353,10 +409,26 @@ def principal_from_token(db: Session, token: str | None) -> Principal | None:
         return None
     if not user_is_usable(user, now):
         return None
+    principal, expires = principal_for(user, "token"), api_token.expires_at
     if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_TOUCH_EVERY:
-        api_token.last_used_at = now
+        # A new transaction that starts with its write (SQLite: a read transaction that
+        # then writes fails at once when another connection wrote meanwhile).
+        token_id = api_token.id
         db.commit()
-    return principal_for(user, "token")
+        db.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    return principal, expires
+
+
+def principal_from_token(db: Session, token: str | None) -> Principal | None:
+    """The principal behind an API bearer token, or ``None`` if unknown, expired or revoked."""
+    found = lookup_token(db, token)
+    return found[0] if found is not None else None
 
 
 def token_expired(row: ApiToken, now: datetime | None = None) -> bool:

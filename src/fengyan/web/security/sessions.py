@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fengyan import clock
 from fengyan.db.users import WebSession, WebUser
+from fengyan.web.security.authcache import forget_after_commit
 from fengyan.web.security.secrets import digest, new_token
 from fengyan.web.settings import WebSettings
 
@@ -75,16 +76,33 @@ def lookup_session(
         return None
     session, user = row
     now = clock.now()
+    # Writes below start a new transaction (SQLite: a read transaction that then writes
+    # fails at once when another connection wrote meanwhile); the rows read stay usable.
     if session.expires_at <= now or session.last_seen_at + settings.session_idle <= now:
-        db.delete(session)
+        db.expunge_all()
+        db.commit()
+        db.execute(delete(WebSession).where(WebSession.id == session.id))
         db.commit()
         return None
     if not user_is_usable(user, now):
         return None
     if now - session.last_seen_at >= TOUCH_EVERY:
-        session.last_seen_at = now
+        db.expunge_all()
         db.commit()
+        db.execute(
+            update(WebSession)
+            .where(WebSession.id == session.id)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        session.last_seen_at = now  # detached: only this copy
     return session, user
+
+
+def session_valid_until(settings: WebSettings, session: WebSession) -> datetime:
+    """When ``session`` ends unless seen again: its absolute expiry or idle limit."""
+    return min(session.expires_at, session.last_seen_at + settings.session_idle)
 
 
 def end_session(db: Session, token: str | None) -> int | None:
@@ -96,12 +114,18 @@ def end_session(db: Session, token: str | None) -> int | None:
         return None
     user_id = found.user_id
     db.delete(found)
+    forget_after_commit(db)
     return user_id
 
 
 def end_user_sessions(db: Session, user_id: int) -> None:
-    """Delete every session of a user (lock, disable, role or scope change)."""
+    """Delete every session of a user (lock, disable, role or scope change).
+
+    Also what makes each worker's authentication cache forget the user's sessions and
+    tokens (:mod:`fengyan.web.security.authcache`) once the change commits.
+    """
     db.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    forget_after_commit(db)
 
 
 def purge_expired(db: Session, settings: WebSettings) -> int:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import weakref
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, event, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
+from sqlalchemy.sql.dml import UpdateBase
 
 from fengyan.db.published import ScoreRun
 from fengyan.i18n import t
@@ -72,20 +77,84 @@ _LATEST_RUN_ID = (
 )
 
 
+def query_latest_run_id(session: Session) -> int | None:
+    """The id of the newest finished published run, read from the database now."""
+    found = session.scalar(select(_LATEST_RUN_ID))
+    return int(found) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    run_id: int | None
+    at: float  # time.monotonic() of the read
+    writes: int  # _RUN_WRITES when the read started
+
+
+_RUN_WRITES = [0]  # bumped when this process writes score_run (see _watch_run_writes)
+_RUN_IDS: weakref.WeakKeyDictionary[Engine, _Seen] = weakref.WeakKeyDictionary()
+_DB_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def latest_run_id(session: Session) -> int | None:
     """The id of the newest finished published run (what page caches are keyed by).
 
-    One indexed aggregate on every request: a run published by ``fengyan run`` (another
-    process) shows in every server worker at the next request, no cache to expire.
+    Read from the database at most every ``run_refresh_seconds`` per worker and database
+    (a round trip, and the pooled connection it needs, saved on most page views): a run
+    published by another process (``fengyan run``) shows in every worker within that time;
+    one published through this process's engines (tests, the demo) at the next request.
     """
-    found = session.scalar(select(_LATEST_RUN_ID))
-    return int(found) if found is not None else None
+    engine = _engine_of(session)
+    writes = _RUN_WRITES[0]
+    seen = _RUN_IDS.get(engine)
+    if (
+        seen is not None
+        and seen.writes == writes
+        and time.monotonic() - seen.at < service_settings().run_refresh_seconds
+    ):
+        return seen.run_id
+    at = time.monotonic()
+    found = query_latest_run_id(session)
+    _RUN_IDS[engine] = _Seen(found, at, writes)
+    return found
+
+
+def _watch_run_writes() -> None:
+    """Bump :data:`_RUN_WRITES` when a statement writes ``score_run``, and again when its
+    connection goes back to the pool (after the commit): a run id read while the write was
+    not yet committed is not trusted afterwards."""
+
+    def is_run_write(statement: object) -> bool:
+        table = getattr(statement, "table", None)
+        return isinstance(statement, UpdateBase) and getattr(table, "name", None) == "score_run"
+
+    @event.listens_for(Engine, "after_execute")
+    def _after_execute(conn: Connection, statement: object, *_args: object) -> None:
+        if is_run_write(statement):
+            conn.info["fengyan_run_written"] = True
+            _RUN_WRITES[0] += 1
+
+    @event.listens_for(Pool, "checkin")
+    def _checkin(_dbapi: object, record: Any) -> None:
+        if record is not None and record.info.pop("fengyan_run_written", False):
+            _RUN_WRITES[0] += 1
+
+
+_watch_run_writes()
 
 
 def database_key(session: Session) -> str:
     """Which database ``session`` reads (its URL, password hidden): part of every cache key,
     so that apps over different databases in one process (tests) never share entries."""
-    return str(session.get_bind().engine.url)
+    engine = _engine_of(session)
+    key = _DB_KEYS.get(engine)
+    if key is None:
+        key = _DB_KEYS[engine] = str(engine.url)
+    return key
 
 
 def load_json(text: str | None, default: Any) -> Any:

@@ -83,6 +83,7 @@ class ServiceSettings(_Strict):
     lake_refresh_seconds: float = Field(ge=0)
     page_cache_mb: float = Field(ge=0)
     public_refresh_seconds: float = Field(ge=0)
+    run_refresh_seconds: float = Field(default=1.0, ge=0)
     search: SearchSettings
     public_check: PublicCheckSettings
 

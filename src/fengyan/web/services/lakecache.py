@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from fengyan.lake import Lake
+from fengyan.web.heap import settle
 from fengyan.web.services.config import service_settings
 
 log = logging.getLogger("fengyan.web")
@@ -211,6 +212,7 @@ class LakeCache:
             self.built_seconds = time.perf_counter() - mark
             if old is not None:
                 old.close()
+            settle()  # the copy's catalogues and specs are long-lived: out of the GC's scans
 
     # ---- reading ---------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from fengyan.db.published import FirmScore
 from fengyan.i18n import t
 from fengyan.resolve.names import fold
 from fengyan.web.errors import BadRequest
-from fengyan.web.services.common import category_label, latest_run_id
+from fengyan.web.services.common import category_label, query_latest_run_id
 from fengyan.web.services.config import service_settings
 
 
@@ -110,7 +110,7 @@ class PublicIndex:
             if not force and not self.due():
                 return
             with Session(self.engine) as session:
-                run_id = latest_run_id(session)
+                run_id = query_latest_run_id(session)
                 if force or self._listed is None or self._listed.run_id != run_id:
                     self._listed = _load_listed(session, run_id)
                     self._answers.clear()

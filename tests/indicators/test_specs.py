@@ -139,6 +139,11 @@ def test_every_step_transpiles_to_spark(fixture_specs: SpecSet) -> None:
             parsed = sqlglot.parse_one(sql, read="spark")
             assert parsed is not None, name
             assert "DATE_DIFF" not in sql.upper().replace("DATEDIFF", ""), name
+        # Term steps: their distinct-texts query too (a Spark adapter feeds a pandas UDF).
+        term_steps = [s for s in plan.steps if s.texts is not None]
+        assert term_steps
+        for step in term_steps:
+            assert sqlglot.parse_one(step.texts_sql("spark"), read="spark") is not None
 
 
 def test_packaged_specs_load() -> None:

@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from fengyan.indicators import expr
 from fengyan.indicators.load import SpecSet
-from fengyan.indicators.plan import FIRMS_TABLE, Plan, Step
+from fengyan.indicators.plan import FIRMS_TABLE, TEXT_COLUMN, Plan, Step, TermTest
 from fengyan.indicators.sources import (
     ENGINE_COLUMNS,
     FIRM_COLUMNS,
@@ -48,6 +48,8 @@ from fengyan.indicators.sources import (
 from fengyan.indicators.spec import IndicatorSpec, Log, Logistic, Piecewise, Rank
 
 CUTPOINTS_TABLE = "indicator_cutpoints"
+# The per-firm evidence list a firm-grain source's aggregation carries.
+EVIDENCE_COLUMN = "ind__evidence"
 # Default bound on stored cut-points per rank indicator (see docs/engine.md).
 MAX_CUTPOINTS = 100_000
 # How a restricted plan names its firms (the adapter fills the table from Plan.firms).
@@ -131,6 +133,8 @@ class _Compiler:
         self._conditions: dict[str, exp.Expr | None] = {}
         # Per source: term test (kind, argument SQL, list) → the source column holding it.
         self._term_cols: dict[str, dict[tuple[str, str, str], str]] = {}
+        # Per source: its evidence rows (SQL and condition trees), read by its output step.
+        self._evidence_sql: dict[str, tuple[str, dict[str, exp.Expression]]] = {}
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -285,26 +289,71 @@ class _Compiler:
             if not tests:
                 self.add(f"ind__src_{name}", sql, description=f"source {name} ({src.table})")
                 continue
-            # Each (column, list) test once per row, however many indicators, conditions
-            # and evidence orders use it: they read the 0/1 (or count) column instead.
-            subs: dict[str, exp.Expression] = {}
-            known = self._term_cols.setdefault(name, {})
-            for key, call in tests.items():
-                column = f"ind__t{len(known)}"
-                known[key] = column
-                subs[f"ind__sub_{column}"] = expr.rewrite(
-                    call,
-                    as_of=self.as_of,
-                    terms=self.terms,
-                    columns=self.specs.sources.columns(name),
-                )
-            select = ", ".join(f"{sub} AS {q(sub.removeprefix('ind__sub_'))}" for sub in subs)
             self.add(
-                f"ind__src_{name}",
-                f"SELECT s.*, {select} FROM ({sql}) AS s",
-                description=f"source {name} ({src.table}), {len(tests)} term tests",
-                subs=subs,
+                f"ind__rows_{name}",
+                sql,
+                # Read twice (distinct texts, then the join): a full run recomputes it
+                # rather than storing every row once more; a restricted run's rows are few,
+                # and its sources may be views (firm_neighbour) not worth computing twice.
+                materialise=self.firms is not None,
+                description=f"source {name} ({src.table}) before its term tests",
             )
+            self.term_steps(name, tests)
+
+    def term_steps(self, name: str, tests: dict[tuple[str, str, str], exp.Expression]) -> None:
+        """Term tests of a source over its distinct texts, joined back to its rows.
+
+        Each (column, list) test once per distinct text, however many indicators,
+        conditions and evidence orders use it: they read the 0/1 (or count) column
+        ``ind__t<k>`` of ``ind__src_<source>``. Tests over the same text share one term
+        step (see ``Step.texts``).
+        """
+        columns = self.specs.sources.columns(name)
+        known = self._term_cols.setdefault(name, {})
+        groups: dict[str, tuple[exp.Expression, list[TermTest], dict[str, exp.Expression]]] = {}
+        for key, call in tests.items():
+            kind, list_id = key[0], key[2]
+            column = f"ind__t{len(known)}"
+            known[key] = column
+            text = expr.term_text(call.expressions[0], self.terms[list_id], columns)
+            group = groups.setdefault(text.sql(), (text, [], {}))
+            group[1].append(TermTest(column, self.terms[list_id], kind == "term_count"))
+            # The plain-SQL form over the text column (lower() again is a no-op).
+            group[2][f"ind__fb_{column}"] = expr.rewrite(
+                expr.term_call(kind, exp.column(TEXT_COLUMN), list_id),
+                as_of=self.as_of,
+                terms=self.terms,
+            )
+        joins: list[str] = []
+        select: list[str] = []
+        subs: dict[str, exp.Expression] = {}
+        for i, (text, group_tests, fallback) in enumerate(groups.values()):
+            step = f"ind__terms_{name}_{i}"
+            distinct = f"SELECT DISTINCT ind__sub_text AS {TEXT_COLUMN} FROM ind__rows_{name}"
+            fb = ", ".join(f"{c} AS {c.removeprefix('ind__fb_')}" for c in fallback)
+            self.steps.append(
+                Step(
+                    step,
+                    _parse(
+                        f"SELECT {TEXT_COLUMN}, {fb} FROM ({distinct}) AS d",
+                        {"ind__sub_text": text, **fallback},
+                    ),
+                    description=f"{len(group_tests)} term tests over distinct texts of {name}",
+                    texts=_parse(distinct, {"ind__sub_text": text}),
+                    terms=tuple(group_tests),
+                )
+            )
+            subs[f"ind__sub_on{i}"] = text.transform(
+                lambda n: exp.column(n.name, table="s") if isinstance(n, exp.Column) else n
+            )
+            joins.append(f"LEFT JOIN {step} AS g{i} ON g{i}.{TEXT_COLUMN} = ind__sub_on{i}")
+            select += [f"COALESCE(g{i}.{t.column}, 0) AS {t.column}" for t in group_tests]
+        self.add(
+            f"ind__src_{name}",
+            f"SELECT s.*, {', '.join(select)} FROM ind__rows_{name} AS s {' '.join(joins)}",
+            description=f"source {name} with {len(tests)} term tests",
+            subs=subs,
+        )
 
     def term_tests(self, source: str) -> dict[tuple[str, str, str], exp.Expression]:
         """Every distinct ``terms``/``term_count`` call in the source's specs, in spec order."""
@@ -423,23 +472,62 @@ class _Compiler:
         return exp.Cast(this=tree, to=exp.DataType.build("DOUBLE"))
 
     def aggregations(self) -> None:
+        """Per source: every indicator's value (missing policy applied) and score at once.
+
+        Only firms with rows in the source are here; the others take each indicator's
+        constant (the score of its missing value) in ``ind__values`` without a join.
+        """
         for name in self.used_sources:
             specs = [s for s in self.base if s.source == name]
             # Built as a tree: re-parsing long term alternations would dominate compile time.
-            query = (
+            inner = (
                 exp.select(
-                    "firm_id", *(exp.alias_(self.aggregate_expr(s), col("v", s.id)) for s in specs)
+                    "firm_id", *(exp.alias_(self.aggregate_expr(s), col("a", s.id)) for s in specs)
                 )
                 .from_(f"ind__src_{name}")
                 .group_by("firm_id")
             )
-            self.steps.append(
-                Step(f"ind__agg_{name}", query, description=f"{len(specs)} indicators over {name}")
+            values = ", ".join(f"{_missing(col('a', s.id), s)} AS {col('v', s.id)}" for s in specs)
+            scored = "".join(
+                f", {score_sql(col('v', s.id), s)} AS {col('s', s.id)}"
+                for s in specs
+                if not isinstance(s.normalise, Rank)
             )
+            extra = ""
+            if self._firm_evidence(name):
+                # A firm-grain source cites the firm's row(s) for every indicator scoring
+                # > 0: one list per firm, made here instead of per (firm, indicator).
+                inner = inner.select(
+                    f"ARRAY_AGG(evidence_key ORDER BY evidence_key) AS {EVIDENCE_COLUMN}",
+                    copy=False,
+                )
+                extra = f", {EVIDENCE_COLUMN}"
+            # One parse for the outer selects; the aggregation tree goes in without a copy.
+            query = _parse(
+                f"SELECT firm_id, {', '.join(col('v', s.id) for s in specs)}{scored}{extra}"
+                f" FROM (SELECT firm_id, {values}{extra} FROM ind__aggregate) AS a"
+            )
+            table = query.find(exp.Table)
+            assert table is not None and table.name == "ind__aggregate"
+            table.replace(inner.subquery("g", copy=False))
+            self.steps.append(
+                Step(
+                    f"ind__agg_{name}",
+                    query,
+                    description=f"{len(specs)} indicators over {name}: values and scores",
+                )
+            )
+
+    def _firm_evidence(self, name: str) -> bool:
+        """Whether the source's aggregation carries the per-firm evidence list."""
+        return self._source(name).grain == "firm" and any(
+            s.source == name and not _valued(s) for s in self.base
+        )
 
     # ---- 4. values and scores -------------------------------------------------------------
 
     def value_exprs(self) -> dict[str, str]:
+        """Value SQL over the universe joined with the aggregations (aliases a0, a1, …)."""
         out: dict[str, str] = {}
         aliases = {name: f"a{i}" for i, name in enumerate(self.used_sources)}
         for s in self.base:
@@ -455,21 +543,32 @@ class _Compiler:
             out[s.id] = _missing(f"CAST({tree.sql()} AS DOUBLE)", s)
         return out
 
-    def values(self) -> None:
-        values = self.value_exprs()
-        joins = " ".join(
+    def score_joins(self, sources: Collection[str]) -> str:
+        """The universe's outer joins with these sources' aggregations (aliases a0, a1, …)."""
+        return " ".join(
             f"LEFT JOIN ind__agg_{name} AS a{i} ON a{i}.firm_id = u.firm_id"
             for i, name in enumerate(self.used_sources)
+            if name in sources
         )
-        cols = ", ".join(f"{values[s.id]} AS {col('v', s.id)}" for s in self.specs.indicators)
+
+    def values(self) -> None:
+        """Values of rank and derived indicators (the others' stay in their aggregation)."""
+        valued = [s for s in self.specs.indicators if _valued(s)]
+        if not valued:
+            return
+        values = self.value_exprs()
+        refs = {r for s in self.derived for r in _base_refs(s.id, self.specs)}
+        needed = {self.specs.get(r).source for r in refs}
+        needed |= {s.source for s in self.base if isinstance(s.normalise, Rank)}
+        cols = ", ".join(f"{values[s.id]} AS {col('v', s.id)}" for s in valued)
         self.add(
             "ind__values",
-            f"SELECT u.firm_id AS firm_id, {cols} FROM ind__universe AS u {joins}",
-            # A full run reads it once (the scores step): a view, so that a dense table
-            # of every indicator's DOUBLE value is never stored (5.9 GB at 3M firms). A
-            # restricted run reads it again for the rank look-ups (a handful of rows).
+            f"SELECT u.firm_id AS firm_id, {cols} FROM ind__universe AS u"
+            f" {self.score_joins(needed)}",
+            # A full run reads it once (the scores step): a view. A restricted run reads it
+            # again for the rank look-ups (a handful of rows).
             materialise=self.firms is not None,
-            description="raw values with the missing policy; derived indicators",
+            description="values of derived and rank indicators",
         )
 
     def rank_lookup(self, ranks: list[IndicatorSpec]) -> None:
@@ -508,7 +607,14 @@ class _Compiler:
         )
 
     def scores(self) -> list[IndicatorSpec]:
+        """Values, ranks and scores of rank and derived indicators (``ind__scores``).
+
+        The other indicators' scores come straight from their aggregations into the
+        ``indicator_score`` output: no wide table of every score is stored.
+        """
         ranks = [s for s in self.specs.indicators if isinstance(s.normalise, Rank)]
+        if not any(_valued(s) for s in self.specs.indicators):
+            return ranks
         joins = ""
         rank_sql: dict[str, str] = {}
         if ranks and self.firms is not None:
@@ -528,6 +634,8 @@ class _Compiler:
                 )
         parts = ["v.firm_id AS firm_id"]
         for s in self.specs.indicators:
+            if not _valued(s):
+                continue
             v = f"v.{col('v', s.id)}"
             parts.append(f"{v} AS {col('v', s.id)}")
             if s.id in rank_sql:
@@ -539,47 +647,50 @@ class _Compiler:
         # Normalise in an inner select (ranks are windows), direct and clamp outside.
         outer = ["firm_id"]
         for s in self.specs.indicators:
+            if not _valued(s):
+                continue
             outer.append(col("v", s.id))
             if s.id in rank_sql:
                 outer.append(col("r", s.id))
-            n = col("n", s.id)
-            directed = f"1.0 - {n}" if s.direction == "lower" else n
-            outer.append(
-                f"CAST(CASE WHEN {n} IS NULL THEN NULL ELSE GREATEST(0.0, LEAST(1.0, {directed}))"
-                f" END AS FLOAT) AS {col('s', s.id)}"
-            )
+            outer.append(f"{_direct(col('n', s.id), s)} AS {col('s', s.id)}")
         self.add(
             "ind__scores",
             f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(parts)}"
             f" FROM ind__values AS v{joins}) AS x",
-            description="normalised and directed scores, raw values, ranks",
+            description="values, ranks and scores (FLOAT) of rank and derived indicators",
         )
         return ranks
 
     # ---- 5. evidence and outputs ----------------------------------------------------------
 
-    def evidence(self) -> None:
-        base_parts = []
-        subs: dict[str, exp.Expression] = {}
-        for name in self.used_sources:
-            firm_specs = [s for s in self.base if s.source == name]
-            if self._source(name).grain != "firm" or not firm_specs:
-                continue
+    def scored_firms(self, spec: IndicatorSpec) -> str:
+        """The firms scoring > 0 on a base indicator (its source's aggregation when it can)."""
+        table = "ind__scores" if _valued(spec) else f"ind__agg_{spec.source}"
+        return f"SELECT firm_id FROM {table} WHERE {col('s', spec.id)} > 0"
+
+    def source_evidence(
+        self,
+        name: str,
+        subs: dict[str, exp.Expression],
+        specs: list[IndicatorSpec] | None = None,
+    ) -> str:
+        """Evidence rows (firm, indicator, key, rn) of one source's indicators (or ``specs``)."""
+        src = self._source(name)
+        if specs is None:
+            specs = [s for s in self.base if s.source == name]
+        if src.grain == "firm":
             # One row per firm: the row is the evidence; no window, no re-test of `where`.
             # One join per source (not one scan of the source per indicator).
             scored = " UNION ALL ".join(
-                f"SELECT firm_id, {lit(s.id)} AS indicator_id FROM ind__scores"
-                f" WHERE {col('s', s.id)} > 0"
-                for s in firm_specs
+                f"SELECT firm_id, {lit(s.id)} AS indicator_id FROM ({self.scored_firms(s)}) AS f"
+                for s in specs
             )
-            base_parts.append(
+            return (
                 "SELECT r.firm_id, k.indicator_id, r.evidence_key, 1 AS rn"
                 f" FROM ind__src_{name} AS r JOIN ({scored}) AS k ON k.firm_id = r.firm_id"
             )
-        for s in self.base:
-            src = self._source(s.source)
-            if src.grain == "firm":
-                continue
+        parts = []
+        for s in specs:
             e = self.specs.exprs[s.id]
             order = [self.rewrite(o, s.source) for o in e.order]
             if not order and src.grain == "event":
@@ -587,35 +698,76 @@ class _Compiler:
             order.append("evidence_key")
             limit = s.evidence.limit if s.evidence else 5
             cond = self.condition(s)
+            key = f"__cond_{len(subs)}"
             if cond is not None:
-                subs[f"__cond_{len(subs)}"] = exp.Paren(this=cond)
-            where = f"{list(subs)[-1]} AND " if cond is not None else ""
-            base_parts.append(
+                subs[key] = exp.Paren(this=cond)
+            where = f"{key} AND " if cond is not None else ""
+            parts.append(
                 f"SELECT firm_id, {lit(s.id)} AS indicator_id, evidence_key, rn FROM ("
                 f"SELECT firm_id, evidence_key, ROW_NUMBER() OVER (PARTITION BY firm_id"
                 f" ORDER BY {', '.join(order)}) AS rn FROM ind__src_{s.source}"
-                f" WHERE {where}firm_id IN (SELECT firm_id FROM ind__scores"
-                f" WHERE {col('s', s.id)} > 0)) AS x WHERE rn <= {limit}"
+                f" WHERE {where}firm_id IN ({self.scored_firms(s)})) AS x WHERE rn <= {limit}"
             )
-        self.add(
-            "ind__evidence_base",
-            " UNION ALL ".join(base_parts),
-            description="first evidence keys of each base indicator, firms with score > 0",
-            subs=subs,
-        )
-        parts = ["SELECT firm_id, indicator_id, evidence_key, rn FROM ind__evidence_base"]
-        for s in self.derived:
-            refs = _base_refs(s.id, self.specs)
-            if not refs:
+        return " UNION ALL ".join(parts)
+
+    def evidence(self) -> None:
+        """Evidence steps of the sources whose evidence rank or derived indicators cite.
+
+        Other sources' evidence is computed inside their output step (``outputs``).
+        """
+        ranked = [s for s in self.base if isinstance(s.normalise, Rank)]
+        refs = {r for s in self.derived for r in _base_refs(s.id, self.specs)}
+        refs |= {s.id for s in ranked}
+        shared: list[str] = []
+        for name in self.used_sources:
+            subs: dict[str, exp.Expression] = {}
+            cited = [s for s in self.base if s.source == name and s.id in refs]
+            if self._firm_evidence(name):
+                # Its output step reads the aggregation's evidence lists: only what rank
+                # and derived indicators cite is needed here.
+                if cited:
+                    self.add(
+                        f"ind__evidence_{name}",
+                        self.source_evidence(name, subs, cited),
+                        description=f"evidence keys of {name}'s cited indicators, score > 0",
+                    )
+                    shared.append(name)
                 continue
-            position = " ".join(f"WHEN {lit(r)} THEN {i}" for i, r in enumerate(refs))
+            sql = self.source_evidence(name, subs)
+            if cited:
+                self.add(
+                    f"ind__evidence_{name}",
+                    sql,
+                    description=f"first evidence keys of {name}'s indicators, score > 0",
+                    subs=subs,
+                )
+                shared.append(name)
+                sql, subs = f"SELECT * FROM ind__evidence_{name}", {}
+            self._evidence_sql[name] = (sql, subs)
+        if not refs:
+            return
+        base = " UNION ALL ".join(
+            f"SELECT firm_id, indicator_id, evidence_key, rn FROM ind__evidence_{n}" for n in shared
+        )
+        parts = []
+        if ranked:
+            ids = _in_list([s.id for s in ranked])
+            parts.append(
+                f"SELECT firm_id, indicator_id, evidence_key, rn FROM ({base}) AS b"
+                f" WHERE indicator_id IN {ids}"
+            )
+        for s in self.derived:
+            drefs = _base_refs(s.id, self.specs)
+            if not drefs:
+                continue
+            position = " ".join(f"WHEN {lit(r)} THEN {i}" for i, r in enumerate(drefs))
             # Each key once, at its first place: indicators in reference order, then rank.
             parts.append(
                 f"SELECT firm_id, {lit(s.id)} AS indicator_id, evidence_key, rn FROM ("
                 f"SELECT firm_id, evidence_key, ROW_NUMBER() OVER (PARTITION BY firm_id"
                 f" ORDER BY ord, evidence_key) AS rn FROM ("
                 f"SELECT firm_id, evidence_key, MIN((CASE indicator_id {position} END) * 1000"
-                f" + rn) AS ord FROM ind__evidence_base WHERE indicator_id IN {_in_list(refs)}"
+                f" + rn) AS ord FROM ({base}) AS b WHERE indicator_id IN {_in_list(drefs)}"
                 f" AND firm_id IN (SELECT firm_id FROM ind__scores WHERE {col('s', s.id)} > 0)"
                 f" GROUP BY firm_id, evidence_key) AS k) AS x WHERE rn <= 5"
             )
@@ -623,47 +775,125 @@ class _Compiler:
             "ind__evidence",
             "SELECT firm_id, indicator_id, ARRAY_AGG(evidence_key ORDER BY rn) AS evidence"
             f" FROM ({' UNION ALL '.join(parts)}) AS e GROUP BY firm_id, indicator_id",
-            description="evidence lists (derived indicators cite what they are computed from)",
+            description="evidence lists of rank and derived indicators (derived ones cite"
+            " what they are computed from)",
+        )
+
+    def long_rows(self, table: str, specs: list[IndicatorSpec], evidence: bool = False) -> str:
+        """(firm_id, indicator_id, value, score) of ``specs`` from a wide table, score > 0.
+
+        ``evidence``: also the table's per-firm evidence list (firm-grain sources).
+        """
+        ev = f", {EVIDENCE_COLUMN} AS evidence" if evidence else ""
+        if self.firms is None:
+            return " UNION ALL ".join(
+                f"SELECT firm_id, {lit(s.id)} AS indicator_id, {col('v', s.id)} AS value,"
+                f" {col('s', s.id)} AS score{ev} FROM {table} WHERE {col('s', s.id)} > 0"
+                for s in specs
+            )
+        # A few rows: one cross join with the indicator list picks each value and score
+        # by position, instead of a union of one query per indicator (planning it alone
+        # takes a good part of a second).
+        keys = ", ".join(f"({i}, {lit(s.id)})" for i, s in enumerate(specs))
+
+        def pick(kind: str) -> str:
+            whens = " ".join(f"WHEN {i} THEN {col(kind, s.id)}" for i, s in enumerate(specs))
+            return f"CASE k.pos {whens} END"
+
+        return (
+            f"SELECT firm_id, indicator_id, value, score{', evidence' if evidence else ''} FROM ("
+            f"SELECT x.firm_id, k.indicator_id, {pick('v')} AS value, {pick('s')} AS score"
+            f"{ev.replace(EVIDENCE_COLUMN, 'x.' + EVIDENCE_COLUMN)}"
+            f" FROM {table} AS x CROSS JOIN (VALUES {keys}) AS k(pos, indicator_id)"
+            ") AS w WHERE score > 0"
         )
 
     def outputs(self, ranks: list[IndicatorSpec]) -> None:
-        cols = ", ".join(f"{col('s', s.id)} AS {q(s.id)}" for s in self.specs.indicators)
+        aliases = {name: f"a{i}" for i, name in enumerate(self.used_sources)}
+        cols = []
+        for s in self.specs.indicators:
+            if _valued(s):
+                cols.append(f"x.{col('s', s.id)} AS {q(s.id)}")
+                continue
+            # A firm without rows in the source scores the missing value: a constant (NULL
+            # for `missing: null`, which the outer join gives anyway). A firm with rows has
+            # a score unless its value is missing, and then so is the constant: COALESCE
+            # is exact.
+            score = f"{aliases[s.source]}.{col('s', s.id)}"
+            if constant_score(s) is not None:
+                score = f"COALESCE({score}, {constant_sql(s)})"
+            cols.append(f"{score} AS {q(s.id)}")
+        has_valued = any(_valued(s) for s in self.specs.indicators)
+        join = " LEFT JOIN ind__scores AS x ON x.firm_id = u.firm_id" if has_valued else ""
         self.add(
             "ind__out_score",
-            f"SELECT firm_id, {cols} FROM ind__scores ORDER BY firm_id",
+            f"SELECT u.firm_id AS firm_id, {', '.join(cols)} FROM ind__universe AS u"
+            f" {self.score_joins(self.used_sources)}{join} ORDER BY u.firm_id",
             materialise=False,
             output="indicator_score",
         )
-        if self.firms is None:
-            long = " UNION ALL ".join(
-                f"SELECT firm_id, {lit(s.id)} AS indicator_id, {col('v', s.id)} AS value,"
-                f" {col('s', s.id)} AS score FROM ind__scores WHERE {col('s', s.id)} > 0"
-                for s in self.specs.indicators
-            )
-        else:
-            # A few rows: one cross join with the indicator list picks each value and
-            # score by position, instead of a union of one query per indicator, whose
-            # planning alone takes seconds.
-            keys = ", ".join(f"({i}, {lit(s.id)})" for i, s in enumerate(self.specs.indicators))
-
-            def pick(kind: str) -> str:
-                whens = " ".join(
-                    f"WHEN {i} THEN {col(kind, s.id)}" for i, s in enumerate(self.specs.indicators)
+        pieces: list[str] = []
+        for name in self.used_sources:
+            specs = [s for s in self.base if s.source == name and not _valued(s)]
+            if not specs:
+                continue
+            firm_grain = self._firm_evidence(name)
+            rows = [self.long_rows(f"ind__agg_{name}", specs, evidence=firm_grain)]
+            # Firms without rows in the source: the constant of each indicator whose
+            # missing value scores > 0 (a lower-is-riskier count of zero …), no evidence.
+            everyone = self._source(name).table == FIRM_TABLE  # the universe has a row each
+            consts = [] if everyone else [s for s in specs if (constant_score(s) or 0.0) > 0]
+            if consts:
+                k = " UNION ALL ".join(
+                    f"SELECT {lit(s.id)} AS indicator_id, {_missing_lit(s)} AS value,"
+                    f" {constant_sql(s)} AS score"
+                    for s in consts
                 )
-                return f"CASE k.pos {whens} END"
-
-            long = (
-                "SELECT firm_id, indicator_id, value, score FROM ("
-                f"SELECT x.firm_id, k.indicator_id, {pick('v')} AS value, {pick('s')} AS score"
-                f" FROM ind__scores AS x CROSS JOIN (VALUES {keys}) AS k(pos, indicator_id)"
-                ") AS w WHERE score > 0"
+                no_evidence = ", CAST(NULL AS VARCHAR[]) AS evidence" if firm_grain else ""
+                rows.append(
+                    f"SELECT u.firm_id, k.indicator_id, k.value, k.score{no_evidence}"
+                    f" FROM ind__universe AS u LEFT JOIN ind__agg_{name} AS a"
+                    f" ON a.firm_id = u.firm_id CROSS JOIN ({k}) AS k"
+                    " WHERE a.firm_id IS NULL AND k.score > 0"
+                )
+            if firm_grain:
+                self.add(
+                    f"ind__long_{name}",
+                    " UNION ALL ".join(rows),
+                    materialise=self.firms is not None,
+                    description=f"indicator_value rows of {name}'s indicators, evidence",
+                )
+                pieces.append(f"SELECT * FROM ind__long_{name}")
+                continue
+            evidence, subs = self._evidence_sql[name]
+            self.add(
+                f"ind__long_{name}",
+                "SELECT l.firm_id, l.indicator_id, l.value, l.score, e.evidence"
+                f" FROM ({' UNION ALL '.join(rows)}) AS l LEFT JOIN ("
+                "SELECT firm_id, indicator_id, ARRAY_AGG(evidence_key ORDER BY rn) AS evidence"
+                f" FROM ({evidence}) AS b GROUP BY firm_id, indicator_id) AS e"
+                " ON e.firm_id = l.firm_id AND e.indicator_id = l.indicator_id",
+                # Read once, by the output: in a full run a view, so its rows go straight
+                # into the output's sort instead of being stored first (20M rows at 3M
+                # firms); a restricted run's few rows are stored (one smaller output plan).
+                materialise=self.firms is not None,
+                description=f"indicator_value rows of {name}'s indicators with their evidence",
+                subs=subs,
+            )
+            pieces.append(f"SELECT * FROM ind__long_{name}")
+        valued = [s for s in self.specs.indicators if _valued(s)]
+        if valued:
+            # Every rank or derived indicator cites base evidence: ind__evidence exists.
+            pieces.append(
+                "SELECT l.firm_id, l.indicator_id, l.value, l.score, e.evidence"
+                f" FROM ({self.long_rows('ind__scores', valued)}) AS l"
+                " LEFT JOIN ind__evidence AS e"
+                " ON e.firm_id = l.firm_id AND e.indicator_id = l.indicator_id"
             )
         self.add(
             "ind__out_value",
-            "SELECT l.firm_id, l.indicator_id, l.value, l.score, e.evidence"
-            f" FROM ({long}) AS l LEFT JOIN ind__evidence AS e"
-            " ON e.firm_id = l.firm_id AND e.indicator_id = l.indicator_id"
-            " ORDER BY l.firm_id, l.indicator_id",
+            "SELECT firm_id, indicator_id, value, score, evidence"
+            f" FROM ({' UNION ALL '.join(pieces)}) AS v ORDER BY firm_id, indicator_id",
             materialise=False,
             output="indicator_value",
         )
@@ -735,6 +965,83 @@ def _base_refs(indicator_id: str, specs: SpecSet) -> list[str]:
         elif ref not in out:
             out.append(ref)
     return out
+
+
+def _valued(spec: IndicatorSpec) -> bool:
+    """Whether ``ind__scores`` keeps the indicator's value: derived and rank indicators.
+
+    The others' values stay in their source's sparse aggregation (``ind__agg_<source>``),
+    and ``indicator_value`` takes them from there.
+    """
+    return spec.derived or isinstance(spec.normalise, Rank)
+
+
+def _missing_lit(spec: IndicatorSpec) -> str:
+    """The value of a firm without rows in the source, as a DOUBLE literal."""
+    fill = spec.missing_value
+    return "CAST(NULL AS DOUBLE)" if fill is None else f"CAST({fill!r} AS DOUBLE)"
+
+
+def _direct(n: str, spec: IndicatorSpec) -> str:
+    """A normalised value directed, clamped to [0, 1] and cast to FLOAT."""
+    directed = f"1.0 - {n}" if spec.direction == "lower" else n
+    return (
+        f"CAST(CASE WHEN {n} IS NULL THEN NULL ELSE GREATEST(0.0, LEAST(1.0, {directed}))"
+        " END AS FLOAT)"
+    )
+
+
+def score_sql(v: str, spec: IndicatorSpec) -> str:
+    """The score of value ``v`` (not for rank indicators).
+
+    The normalisation is NULL exactly when ``v`` is, so the NULL test reads ``v`` (the
+    normalisation's text appears once, which halves what the engine parses).
+    """
+    n = f"({normalise_sql(v, spec)})"
+    directed = f"1.0 - {n}" if spec.direction == "lower" else n
+    return (
+        f"CAST(CASE WHEN {v} IS NULL THEN NULL ELSE GREATEST(0.0, LEAST(1.0, {directed}))"
+        " END AS FLOAT)"
+    )
+
+
+def constant_score(spec: IndicatorSpec) -> float | None:
+    """The score of the missing value: what a firm without rows in the source scores.
+
+    Python's double arithmetic mirrors ``score_sql`` step by step (before the FLOAT cast);
+    ``tests/indicators/test_fused.py`` checks it against the engine for every packaged
+    spec. None: the missing value is NULL (or the indicator is a rank).
+    """
+    v = spec.missing_value
+    n = spec.normalise
+    if v is None or isinstance(n, Rank):
+        return None
+    if isinstance(n, Piecewise):
+        pts = n.points
+        s = pts[-1][1]
+        if v <= pts[0][0]:
+            s = pts[0][1]
+        else:
+            for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+                if v <= x1:
+                    s = y0 + (y1 - y0) / (x1 - x0) * (v - x0)
+                    break
+    elif isinstance(n, Logistic):
+        z = max(-60.0, min(60.0, (n.mid - v) / n.scale))
+        s = 1.0 / (1.0 + math.exp(z))
+    elif isinstance(n, Log):
+        s = min(1.0, math.log(1.0 + max(v, 0.0)) / math.log1p(n.cap))
+    else:
+        s = 1.0 if v > n.threshold else 0.0
+    if spec.direction == "lower":
+        s = 1.0 - s
+    return max(0.0, min(1.0, s))
+
+
+def constant_sql(spec: IndicatorSpec) -> str:
+    """``constant_score`` as a FLOAT literal (NULL when missing)."""
+    c = constant_score(spec)
+    return "CAST(NULL AS FLOAT)" if c is None else f"CAST({c!r} AS FLOAT)"
 
 
 def normalise_sql(v: str, spec: IndicatorSpec) -> str:

@@ -266,7 +266,7 @@ def rewrite(
         if name == "terms":
             pattern = exp.Literal.string(_alternation(terms[args[1].name]))
             hit = exp.RegexpLike(
-                this=_text(args[0], terms[args[1].name], columns), expression=pattern
+                this=term_text(args[0], terms[args[1].name], columns), expression=pattern
             )
             return case_when(hit, exp.Literal.number(1), _zero())
         if name == "term_count":
@@ -275,7 +275,7 @@ def rewrite(
                 case_when(
                     exp.GT(
                         this=exp.StrPosition(
-                            this=_text(args[0], terms[args[1].name], columns),
+                            this=term_text(args[0], terms[args[1].name], columns),
                             substr=exp.Literal.string(t),
                         ),
                         expression=exp.Literal.number(0),
@@ -292,7 +292,7 @@ def rewrite(
             # the count is 0 without one substring search per term (same result: a NULL
             # text counts 0 either way).
             any_hit = exp.RegexpLike(
-                this=_text(args[0], listed, columns),
+                this=term_text(args[0], listed, columns),
                 expression=exp.Literal.string(_alternation(listed)),
             )
             return case_when(
@@ -326,7 +326,7 @@ def term_call(kind: str, arg: exp.Expression, list_id: str) -> exp.Expression:
     return exp.Anonymous(this=kind, expressions=[arg.copy(), exp.Literal.string(list_id)])
 
 
-def _text(
+def term_text(
     arg: exp.Expression, terms: tuple[str, ...], columns: Mapping[str, str] | None
 ) -> exp.Expression:
     """The text ``terms`` searches: list elements joined; lower-cased for ASCII terms.
@@ -337,7 +337,9 @@ def _text(
     out = arg.copy()
     if isinstance(arg, exp.Column) and columns and columns.get(arg.name, "").endswith("[]"):
         out = exp.ArrayToString(this=out, expression=exp.Literal.string("\n"))
-    if any(c.isascii() and c.isalpha() for t in terms for c in t):
+    if any(c.isascii() and c.isalpha() for t in terms for c in t) and not isinstance(
+        out, exp.Lower
+    ):
         out = exp.Lower(this=out)
     return out
 

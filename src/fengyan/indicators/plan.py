@@ -18,6 +18,18 @@ OUTPUTS = ("indicator_score", "indicator_value", "indicator_cutpoints")
 # adapter creates from ``Plan.firms`` before the first step: the plan itself does not
 # depend on the firms, so one compiled and rendered plan serves every restricted run.
 FIRMS_TABLE = "ind__firms"
+# The text column of a term step's table (see ``Step.texts``).
+TEXT_COLUMN = "ind__text"
+
+
+@dataclass(frozen=True)
+class TermTest:
+    """One test of a term step: ``column`` = how many distinct ``terms`` the text contains
+    (``count``), or 1 when it contains any of them, else 0. A NULL text gives 0."""
+
+    column: str
+    terms: tuple[str, ...]
+    count: bool
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,13 @@ class Step:
     materialise: bool = True
     output: str | None = None
     description: str = ""
+    # A term step: ``texts`` returns one column of distinct texts; the step's table is
+    # (TEXT_COLUMN, one INTEGER column per test). ``query`` computes it in plain SQL (regex
+    # and strpos); an adapter may instead run ``texts`` and match the terms itself (the
+    # DuckDB adapter: one Aho-Corasick automaton, ``termhits.py``; a Spark adapter: a
+    # pandas UDF). Same table either way.
+    texts: exp.Query | None = None
+    terms: tuple[TermTest, ...] = ()
     # Rendered SQL per dialect (rendering a 100 kB step takes a good part of a second).
     _rendered: dict[str | None, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -42,6 +61,16 @@ class Step:
         text = self._rendered.get(dialect)
         if text is None:
             text = self._rendered[dialect] = self.query.sql(dialect=dialect)
+        return text
+
+    def texts_sql(self, dialect: str | None = None) -> str:
+        """A term step's query of distinct texts in ``dialect``."""
+        if self.texts is None:
+            raise ValueError(f"{self.name} is not a term step")
+        key = f"texts:{dialect}"
+        text = self._rendered.get(key)
+        if text is None:
+            text = self._rendered[key] = self.texts.sql(dialect=dialect)
         return text
 
 

@@ -7,8 +7,8 @@ stored and how outputs leave the engine. The connection comes from
 
 Two ways to run a plan:
 
-* in memory (restricted runs, tests): materialised steps are temporary tables and outputs
-  are collected as Arrow tables;
+* in memory (restricted runs, tests): materialised steps are tables of an in-memory
+  database attached for the run, and outputs are collected as Arrow tables;
 * out of core (``work_dir``, full runs): materialised steps are tables of a DuckDB file
   attached for the run, so the buffer pool evicts them to disk under the memory limit
   instead of failing, and each output is streamed batch by batch into an uncompressed
@@ -18,6 +18,7 @@ Two ways to run a plan:
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fengyan.indicators.plan import FIRMS_TABLE, Plan
+from fengyan.indicators.plan import FIRMS_TABLE, Plan, Step, TermTest
+from fengyan.indicators.termhits import TermMatcher
 
 DIALECT = "duckdb"
 # Rows per record batch when an output is streamed to a file.
@@ -53,6 +55,11 @@ def stream_to_file(reader: pa.RecordBatchReader, path: Path) -> pa.Table:
         for batch in reader:
             writer.write_batch(batch)
     return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(tests: tuple[TermTest, ...]) -> TermMatcher:
+    return TermMatcher(tests)
 
 
 class DuckDBEngine:
@@ -97,15 +104,17 @@ class DuckDBEngine:
         returned memory-mapped (the caller removes the folder when done with them).
         """
         result = EngineResult({})
-        created: list[tuple[str, str]] = []
+        created: list[str] = []
         if plan.firms is not None:
             self.con.register(FIRMS_TABLE, pa.table({"firm_id": pa.array(plan.firms, pa.string())}))
-        work_db = None
-        if work_dir is not None:
-            work_db = work_dir / f"work-{os.getpid()}.duckdb"
-            self.con.execute(f"ATTACH '{_quote(str(work_db))}' AS {WORK_CATALOG}")
-            # Steps read each other by bare name: the working file first, then the lake.
-            self.con.execute(f"SET search_path = '{WORK_CATALOG}.main,memory.main'")
+        work_db = work_dir / f"work-{os.getpid()}.duckdb" if work_dir is not None else None
+        # Materialised steps go to an attached working database: a file out of core, else
+        # memory. Detaching it at the end drops them all at once (a restricted run has
+        # ~100 small tables; dropping them one by one cost a statement each).
+        where = _quote(str(work_db)) if work_db is not None else ":memory:"
+        self.con.execute(f"ATTACH '{where}' AS {WORK_CATALOG}")
+        # Steps read each other by bare name: the working database first, then the lake.
+        self.con.execute(f"SET search_path = '{WORK_CATALOG}.main,memory.main'")
         try:
             for step in plan.steps:
                 start = time.perf_counter()
@@ -117,25 +126,42 @@ class DuckDBEngine:
                         reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
                         table = stream_to_file(reader, work_dir / f"{step.output}.arrow")
                     result.tables[step.output] = table
+                elif step.texts is not None:
+                    # Term tests: the distinct texts through one Aho-Corasick automaton.
+                    self._term_step(step)
                 elif not step.materialise:
                     self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{step.name}" AS {sql}')
-                    created.append(("VIEW", step.name))
-                elif work_db is not None:
+                    created.append(step.name)
+                else:
                     target = f'{WORK_CATALOG}."{step.name}"'
                     self.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}")
-                else:
-                    self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{step.name}" AS {sql}')
-                    created.append(("TABLE", step.name))
                 result.seconds[step.name] = time.perf_counter() - start
         finally:
-            for kind, name in reversed(created):
-                self.con.execute(f'DROP {kind} IF EXISTS "{name}"')
+            for name in reversed(created):
+                self.con.execute(f'DROP VIEW IF EXISTS "{name}"')
+            self.con.execute("USE memory")
+            self.con.execute("RESET search_path")
+            self.con.execute(f"DETACH {WORK_CATALOG}")
             if work_db is not None:
-                self.con.execute("USE memory")
-                self.con.execute("RESET search_path")
-                self.con.execute(f"DETACH {WORK_CATALOG}")
                 for path in (work_db, work_db.with_name(work_db.name + ".wal")):
                     path.unlink(missing_ok=True)
             if plan.firms is not None:
                 self.con.unregister(FIRMS_TABLE)
         return result
+
+    def _term_step(self, step: Step) -> None:
+        """A term step's table from its distinct texts, matched in batches (Arrow in/out)."""
+        texts = self.con.sql(step.texts_sql(DIALECT)).to_arrow_table()
+        matcher = _matcher(step.terms)
+        batches = (
+            matcher.hits(chunk).to_batches()[0] for chunk in texts.column(0).chunks if len(chunk)
+        )
+        schema = matcher.hits(pa.array([], pa.string())).schema
+        view = f"ind__arrow_{step.name}"
+        self.con.register(view, pa.RecordBatchReader.from_batches(schema, batches))
+        target = f'{WORK_CATALOG}."{step.name}"'
+        try:
+            # Names come from the compiler.
+            self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {view}")  # noqa: S608
+        finally:
+            self.con.unregister(view)

@@ -306,6 +306,7 @@ def _serve(
     raise RuntimeError("fengyan serve did not start")
 
 
+PAGES = ("profile", "profile_any_firm", "warnings", "public_check", "baseline")
 BASELINE_APP = """
 from fastapi import FastAPI
 app = FastAPI()
@@ -401,6 +402,79 @@ def _write(results: dict[str, Any]) -> None:
     print(text)
 
 
+def first_view_parts(home: Path, db_url: str, firms: int) -> None:
+    """Print the CPU per part of an uncached profile: the services called one by one, in
+    this process, for ``firms`` random firms of the city (an analyst of scope 4403)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from fengyan.settings import Settings
+    from fengyan.web.scope import Principal
+    from fengyan.web.services import profile as p
+    from fengyan.web.services.firms import published_scores, visible_firm
+    from fengyan.web.services.lakecache import lake_cache
+    from fengyan.workspace import Workspace
+
+    ws = Workspace(
+        Settings(
+            home=home,
+            lake_dir=home / "lake",
+            database_url=db_url,
+            chunk_rows=50_000,
+            pseudonym_key_env="FENGYAN_PSEUDONYM_KEY",
+        )
+    )
+    cache = lake_cache(ws.lake)
+    mark = time.process_time()
+    cache.refresh()
+    built = time.process_time() - mark
+    universe = pq.read_table(
+        ws.lake.derived_files()["resolved_entity"],
+        columns=["canonical_id", "entity_kind", "region_code"],
+    )
+    keep = pc.and_(
+        pc.equal(universe["entity_kind"], "enterprise"),
+        pc.starts_with(pc.fill_null(universe["region_code"], ""), "4403"),
+    )
+    ids = universe.filter(keep)["canonical_id"]
+    sample = random.Random(1).sample(ids.to_pylist(), firms)
+    who = Principal.for_role("bench", "analyst", "4403")
+    model = "dolphin-v1"
+    parts: dict[str, float] = {}
+
+    def timed(name: str, call: Any, *args: Any) -> Any:
+        mark = time.process_time()
+        out = call(*args)
+        parts[name] = parts.get(name, 0.0) + time.process_time() - mark
+        return out
+
+    with Session(ws.engine) as db:
+        for fid in sample[:5]:  # warm the statement caches
+            rows = published_scores(db, fid)
+            p._profile(db, cache, who, visible_firm(db, cache, who, fid, rows), rows, model, "zh")
+        parts.clear()
+        for fid in sample:
+            rows = timed("published scores (database)", published_scores, db, fid)
+            firm = timed("find firm, check scope", visible_firm, db, cache, who, fid, rows)
+            timed("registry", p.registry_facts, cache, who, firm.credit_code, "zh")
+            scores = timed("scores", p._model_scores, rows, "zh")
+            timed("controllers, holders", p.ownership, cache, who, fid)
+            timed("indicators + evidence", p.indicator_rows, cache, fid, scores, model, "zh")
+            timed("timeline", p.timeline, cache, fid, "zh")
+            timed("group (+ database)", p.group, db, cache, who, fid, model)
+            timed("warnings (database)", p.warning_history, db, fid, "zh")
+        mark = time.process_time()
+        for fid in sample:
+            rows = published_scores(db, fid)
+            p._profile(db, cache, who, visible_firm(db, cache, who, fid, rows), rows, model, "zh")
+        whole = time.process_time() - mark
+    print(f"lake copy built in {built:.1f} CPU s; key indexes {cache.index_bytes / 2**20:.0f} MiB")
+    for name, cpu in sorted(parts.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:30s} {1000 * cpu / firms:6.2f} ms")
+    print(f"whole uncached profile (_profile): {1000 * whole / firms:.2f} CPU ms per firm")
+    print(f"load average {os.getloadavg()}")
+
+
 def main() -> None:
     """Run the benchmark and write the results."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -410,6 +484,13 @@ def main() -> None:
         "--users", type=int, nargs="+", default=[50, 200], help="closed-loop connections per run"
     )
     parser.add_argument("--public-users", type=int, default=50)
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        choices=PAGES,
+        default=list(PAGES),
+        help="rows to run (default: all); results are written for these rows only",
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
         "--workers",
@@ -423,7 +504,17 @@ def main() -> None:
         default=None,
         help="default: wrk when installed (make bench-tools), else httpx",
     )
+    parser.add_argument(
+        "--first-view-parts",
+        type=int,
+        metavar="N",
+        help="instead of the load test: CPU per part of N uncached profiles, in process",
+    )
     args = parser.parse_args()
+    if args.first_view_parts:
+        os.environ.setdefault("FENGYAN_PSEUDONYM_KEY", "bench-key")
+        first_view_parts(args.home, args.db_url, args.first_view_parts)
+        return
     generator = args.generator or ("wrk" if shutil.which("wrk") else "httpx")
     if generator == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: make bench-tools")
@@ -467,6 +558,8 @@ def main() -> None:
                 ("profile_any_firm", any_paths),
                 ("warnings", warning_paths),
             ):
+                if name not in args.pages:
+                    continue
                 r = _measure(generator, base, paths, users, args.seconds, auth, proc.pid)
                 r["page"] = name
                 results["runs"].append(r)
@@ -476,17 +569,22 @@ def main() -> None:
                     f"cpu={r['server_cpu_ms_per_request']:.2f}ms/req load={r['load_avg']:.1f}",
                     flush=True,
                 )
-        r = _measure(generator, base, public_paths, args.public_users, args.seconds, {}, proc.pid)
-        r["page"] = "public_check"
-        results["runs"].append(r)
-        print(
-            f"public_check     conns={args.public_users:4d} rps={r['rps']:7.1f} "
-            f"p95={r['p95_ms']:7.1f} {r['statuses']}",
-            flush=True,
-        )
+        if "public_check" in args.pages:
+            r = _measure(
+                generator, base, public_paths, args.public_users, args.seconds, {}, proc.pid
+            )
+            r["page"] = "public_check"
+            results["runs"].append(r)
+            print(
+                f"public_check     conns={args.public_users:4d} rps={r['rps']:7.1f} "
+                f"p95={r['p95_ms']:7.1f} {r['statuses']}",
+                flush=True,
+            )
     finally:
         _stop(proc)
     _write(results)
+    if "public_check" not in args.pages and "baseline" not in args.pages:
+        return
     # The default budget (60 per minute per address) must answer 429 beyond it. One worker:
     # each worker keeps its own budget (docs/web.md).
     port = _free_port()
@@ -501,6 +599,9 @@ def main() -> None:
         results["default_limit"] = {"first_60_ok": codes[:60].count(200), "61st": codes[60]}
     finally:
         _stop(proc)
+    if "baseline" not in args.pages:
+        _write(results)
+        return
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:
         proc = _baseline(port, workers, Path(folder))

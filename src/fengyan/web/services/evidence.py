@@ -64,20 +64,11 @@ def _text(value: Any) -> str | None:
 
 def belongs_to(cache: LakeCache, firm_id: str, key: str) -> bool:
     """Whether ``key`` is evidence for, or on the timeline of, the firm."""
-    table, _, rid = key.partition("/")
-    if cache.has("indicator_value"):
-        cited = cache.rows(
-            "SELECT 1 FROM w_indicator_value WHERE firm_id = ? AND list_contains(evidence, ?)"
-            " LIMIT 1",
-            [firm_id, key],
-        )
-        if cited:
-            return True
-    listed = cache.rows(
-        "SELECT 1 FROM w_record WHERE firm_id = ? AND tbl = ? AND rid = ? LIMIT 1",
-        [firm_id, table, rid],
-    )
-    return bool(listed)
+    values = cache.index("indicator_value")
+    if values is not None and any(key in (r["evidence"] or []) for r in values.rows(firm_id)):
+        return True
+    records = cache.index("record_key")  # every firm the record is on the timeline of
+    return records is not None and any(r["firm_id"] == firm_id for r in records.rows(key))
 
 
 def evidence_record(

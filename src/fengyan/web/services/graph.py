@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,11 +81,13 @@ def _opaque(principal: Principal, node: str) -> str:
 
 
 def _edges_of(cache: LakeCache, ids: list[str]) -> list[dict[str, Any]]:
-    return cache.rows(
-        "SELECT src, dst, relation, share, role FROM w_graph_edge"
-        " WHERE src IN (SELECT unnest(?)) OR dst IN (SELECT unnest(?))",
-        [ids, ids],
-    )
+    """Edges from or to any of ``ids``, each once, in the lake copy's order."""
+    by_src, by_dst = cache.index("edge_src"), cache.index("edge_dst")
+    if by_src is None or by_dst is None:
+        return []
+    rows = np.unique(np.concatenate([by_src.positions(ids), by_dst.positions(ids)]))
+    found: list[dict[str, Any]] = by_src.table.take(pa.array(rows)).to_pylist()
+    return found
 
 
 def neighbourhood(
@@ -93,7 +97,7 @@ def neighbourhood(
     visible_firm(session, cache, principal, firm_id)
     cfg = service_settings().profile.graph
     hops = max(1, min(hops, cfg.max_hops))
-    if not cache.has("graph_edge"):
+    if cache.index("edge_src") is None:
         return Neighbourhood(
             center=firm_id, hops=hops, nodes=[], edges=[], truncated=False, personal_shown=False
         )
@@ -128,18 +132,8 @@ def neighbourhood(
                 edges[(e["src"], e["dst"], e["relation"])] = e
         frontier = nxt
     ids = sorted(hop_of)
-    names = (
-        {
-            r["canonical_id"]: r
-            for r in cache.rows(
-                "SELECT canonical_id, name, entity_kind, region_code FROM w_resolved_entity"
-                " WHERE canonical_id IN (SELECT unnest(?))",
-                [ids],
-            )
-        }
-        if cache.has("resolved_entity")
-        else {}
-    )
+    entities = cache.index("entity")
+    names = {r["canonical_id"]: r for r in entities.many(ids)} if entities is not None else {}
     grades = dict(
         session.execute(
             select(FirmScore.firm_id, FirmScore.grade).where(

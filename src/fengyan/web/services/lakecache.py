@@ -16,6 +16,14 @@ cache checks it at most every ``lake_refresh_seconds`` and rebuilds in the backg
 the request that notices the change (readers keep the old copy until the new one is
 complete). Each request reads through its own cursor, so threads do not share a
 connection.
+
+What a page looks up by one key — a firm's indicator values, timeline records, controllers,
+holders, group, signals and category, a registry record by credit code, names by canonical
+id, a graph node's edges — is not asked of DuckDB (0.3–1.2 ms a query, however small the
+answer) but read from :data:`INDEXES`: Arrow copies sorted by the key, found by binary
+search (:mod:`fengyan.web.services.keyindex`, microseconds). Tables that only those lookups
+read are dropped from the DuckDB copy once indexed (:data:`INDEX_ONLY`), so they are held
+once.
 """
 
 from __future__ import annotations
@@ -30,10 +38,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fengyan.lake import Lake
 from fengyan.web.heap import settle
 from fengyan.web.services.config import service_settings
+from fengyan.web.services.keyindex import KeyIndex
 
 log = logging.getLogger("fengyan.web")
 # Derived tables the web reads, and the column each is looked up by.
@@ -50,6 +60,86 @@ DERIVED = {
     "index_score": "firm_id",
     "text_mention": "firm_id",
 }
+# Key lookups: index name → (tables the copy must hold, query over the copy, key column).
+# Each query orders rows by the key, then as the page lists them (rowid: the copy's order,
+# which the pages showed before these indexes existed).
+INDEXES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "enterprise": (
+        ("enterprise",),
+        "SELECT * FROM w_enterprise ORDER BY credit_code, rowid",
+        "credit_code",
+    ),
+    "entity": (
+        ("resolved_entity",),
+        "SELECT canonical_id, name, entity_kind, credit_code, region_code"
+        " FROM w_resolved_entity ORDER BY canonical_id, rowid",
+        "canonical_id",
+    ),
+    "indicator_value": (
+        ("indicator_value",),
+        "SELECT firm_id, indicator_id, value, score, evidence FROM w_indicator_value"
+        " ORDER BY firm_id, score DESC, indicator_id, rowid",
+        "firm_id",
+    ),
+    "record": (
+        (),
+        "SELECT firm_id, tbl, rid, event_date, title FROM w_record"
+        " ORDER BY firm_id, event_date DESC NULLS LAST, tbl, rid",
+        "firm_id",
+    ),
+    "graph_controller": (
+        ("graph_controller",),
+        "SELECT firm_id, controller_id, basis, path FROM w_graph_controller"
+        " ORDER BY firm_id, rowid",
+        "firm_id",
+    ),
+    "graph_holding": (
+        ("graph_holding",),
+        "SELECT firm_id, holder_id, share, path, path_share, beneficial_owner"
+        " FROM w_graph_holding ORDER BY firm_id, rank, rowid",
+        "firm_id",
+    ),
+    "graph_group": (
+        ("graph_group",),
+        "SELECT firm_id, group_id, group_size FROM w_graph_group ORDER BY firm_id, rowid",
+        "firm_id",
+    ),
+    "group_member": (
+        ("graph_group", "resolved_entity"),
+        "SELECT g.group_id, g.firm_id, e.name, e.region_code FROM w_graph_group g"
+        " JOIN w_resolved_entity e ON e.canonical_id = g.firm_id"
+        " ORDER BY g.group_id, g.firm_id",
+        "group_id",
+    ),
+    "graph_signal": (
+        ("graph_signal",),
+        "SELECT * FROM w_graph_signal ORDER BY firm_id, rowid",
+        "firm_id",
+    ),
+    "firm_category": (
+        ("firm_category",),
+        "SELECT firm_id, category, finance_like FROM w_firm_category ORDER BY firm_id, rowid",
+        "firm_id",
+    ),
+}
+# Second keys over an index's rows: name → (index, expression over its rows' columns).
+REINDEXES: dict[str, tuple[str, tuple[str, str, str]]] = {
+    # A timeline record by "<table>/<_id>" (evidence keys).
+    "record_key": ("record", ("tbl", "/", "rid")),
+}
+# Tables only the indexes read (and the record index's build): not kept in DuckDB.
+INDEX_ONLY = frozenset(
+    {
+        "indicator_value",
+        "graph_controller",
+        "graph_holding",
+        "graph_group",
+        "graph_signal",
+        "firm_category",
+        "graph_edge",
+        "text_mention",
+    }
+)
 
 
 def _q(name: str) -> str:
@@ -72,8 +162,11 @@ def _generation(lake: Lake) -> tuple[Any, ...]:
 class LakeCache:
     """An in-memory DuckDB copy of the lake tables the workbench looks things up in."""
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, *, keep_sql_tables: bool = False) -> None:
+        """``keep_sql_tables``: keep :data:`INDEX_ONLY` tables and ``w_record`` in the DuckDB
+        copy as well (tests compare the indexes with SQL over them; servers do not)."""
         self.lake = lake
+        self.keep_sql_tables = keep_sql_tables
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._generation: tuple[Any, ...] | None = None
@@ -82,10 +175,11 @@ class LakeCache:
         self.lake_tables: frozenset[str] = frozenset()
         self.built_seconds = 0.0
         self.generation_id = 0
+        self._indexes: dict[str, KeyIndex] = {}
 
     # ---- building --------------------------------------------------------------------
 
-    def _build(self) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    def _build(self) -> tuple[duckdb.DuckDBPyConnection, set[str], dict[str, KeyIndex]]:
         cfg = service_settings()
         con = self.lake.connect()
         # Page lookups are tiny: one thread each, so concurrent requests do not queue
@@ -102,16 +196,19 @@ class LakeCache:
         for table, key in DERIVED.items():
             if table in derived:
                 con.execute(f"CREATE TABLE {_q('w_' + table)} AS SELECT * FROM {_q(table)}")
-                if key:
+                if key and table not in INDEX_ONLY:
                     con.execute(f"CREATE INDEX {_q('ix_' + table)} ON {_q('w_' + table)} ({key})")
                 made.add(table)
-        if "graph_edge" in made:
-            con.execute("CREATE INDEX ix_edge_src ON w_graph_edge (src)")
-            con.execute("CREATE INDEX ix_edge_dst ON w_graph_edge (dst)")
-        if "enterprise" in made:
-            con.execute("CREATE INDEX ix_ent_code ON w_enterprise (credit_code)")
         self._record_index(con, made)
-        return con, made
+        indexes = _key_indexes(con, made)
+        con.execute("DROP TABLE IF EXISTS codes")
+        con.execute("DROP TABLE IF EXISTS recs")
+        if not self.keep_sql_tables:
+            # Held once: what only the indexes read leaves the DuckDB copy.
+            for table in sorted(INDEX_ONLY & made):
+                con.execute(f"DROP TABLE {_q('w_' + table)}")
+            con.execute("DROP TABLE w_record")
+        return con, made, indexes
 
     def _record_index(self, con: duckdb.DuckDBPyConnection, made: set[str]) -> None:
         """``w_record``: firm_id, tbl, rid, event_date, title — every timeline record."""
@@ -185,7 +282,6 @@ class LakeCache:
                 "CREATE TABLE w_record (firm_id VARCHAR, tbl VARCHAR, rid VARCHAR,"
                 " event_date DATE, title VARCHAR)"
             )
-        con.execute("CREATE INDEX ix_record_firm ON w_record (firm_id)")
 
     def refresh(self, force: bool = False) -> None:
         """Rebuild the copy if the lake changed (checked at most every refresh interval)."""
@@ -204,10 +300,15 @@ class LakeCache:
             from fengyan.web.services.common import warm_up
 
             warm_up()
-            con, made = self._build()
+            con, made, indexes = self._build()
             self.lake_tables = frozenset(self.lake.tables())
             old = self._con
-            self._con, self.tables, self._generation = con, made, generation
+            self._con, self.tables, self._indexes, self._generation = (
+                con,
+                made,
+                indexes,
+                generation,
+            )
             self.generation_id += 1
             self.built_seconds = time.perf_counter() - mark
             if old is not None:
@@ -231,6 +332,24 @@ class LakeCache:
         """Whether the copy holds ``table`` (lake or derived)."""
         self.refresh()
         return table in self.tables
+
+    def index(self, name: str) -> KeyIndex | None:
+        """Key index ``name`` of :data:`INDEXES` (or ``record_key``, ``edge_src``,
+        ``edge_dst``) over the current copy; None when the lake lacks its tables."""
+        self.refresh()
+        return self._indexes.get(name)
+
+    @property
+    def index_bytes(self) -> int:
+        """Memory the key indexes hold (rows and keys; rows shared by reindexes once)."""
+        seen: set[int] = set()
+        total = 0
+        for ix in list(self._indexes.values()):
+            if id(ix.table) not in seen:
+                seen.add(id(ix.table))
+                total += ix.table.nbytes
+            total += ix.keys.nbytes + (0 if ix.order is None else ix.order.nbytes)
+        return total
 
     def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run ``sql`` (bound ``params``) on the copy; an Arrow table."""
@@ -257,6 +376,27 @@ class LakeCache:
             finally:
                 con.close()
         return found[0] if found else None
+
+
+def _key_indexes(con: duckdb.DuckDBPyConnection, made: set[str]) -> dict[str, KeyIndex]:
+    """The :data:`INDEXES`, :data:`REINDEXES` and the edge indexes over the built copy."""
+    indexes: dict[str, KeyIndex] = {}
+    for name, (needs, sql, key) in INDEXES.items():
+        if all(t in made for t in needs):
+            indexes[name] = KeyIndex.build(con.sql(sql).to_arrow_table(), key)
+    for name, (base, (left, sep, right)) in REINDEXES.items():
+        if base in indexes:
+            table = indexes[base].table
+            keys = pc.binary_join_element_wise(table.column(left), table.column(right), sep)
+            indexes[name] = indexes[base].reindex(keys)
+    if "graph_edge" in made:
+        # In the copy's order, which decides what a truncated neighbourhood shows.
+        edges: pa.Table = con.sql(
+            "SELECT src, dst, relation, share, role FROM w_graph_edge ORDER BY rowid"
+        ).to_arrow_table()
+        indexes["edge_src"] = KeyIndex.over(edges, edges.column("src"))
+        indexes["edge_dst"] = KeyIndex.over(edges, edges.column("dst"))
+    return indexes
 
 
 _CACHES: dict[Path, LakeCache] = {}

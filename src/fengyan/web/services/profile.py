@@ -1,5 +1,3 @@
-# ruff: noqa: S608 - SQL here is built from identifiers of settings.yaml, sources.yaml and the
-# lake's own table list (quoted), and from scope.duckdb_condition; every value is bound.
 """The enterprise profile (企业全息风险画像): everything known about one firm, with evidence.
 
 Registry facts (personal fields masked for the reader's role), the published scores of
@@ -14,11 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, PrivateAttr
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from fengyan.db.published import FirmScore, GradeWarning
@@ -26,7 +26,7 @@ from fengyan.i18n import t
 from fengyan.schema import load_schema
 from fengyan.web.audit_hook import record_view_committed
 from fengyan.web.masking import mask_kind, mask_record
-from fengyan.web.scope import Principal, check_object
+from fengyan.web.scope import Principal, check_object, filter_arrow
 from fengyan.web.services.common import (
     category_label,
     change_label,
@@ -41,7 +41,7 @@ from fengyan.web.services.common import (
     model_label,
 )
 from fengyan.web.services.config import service_settings
-from fengyan.web.services.firms import FirmRef, visible_firm
+from fengyan.web.services.firms import FirmRef, published_scores, visible_firm
 from fengyan.web.services.lakecache import LakeCache
 
 # Registry fields shown first, in this order; the rest follow in schema order.
@@ -248,13 +248,12 @@ def registry_facts(
     cache: LakeCache, principal: Principal, credit_code: str | None, lang: str
 ) -> tuple[list[Fact], bool]:
     """The firm's current registry record as facts (masked for the role); personal shown?"""
-    if not credit_code or not cache.has("enterprise"):
-        return [], False
-    found = cache.rows("SELECT * FROM w_enterprise WHERE credit_code = ? LIMIT 1", [credit_code])
-    if not found:
+    index = cache.index("enterprise") if credit_code else None
+    found = index.first(credit_code) if index is not None and credit_code else None
+    if found is None:
         return [], False
     entity = load_schema().get("enterprise")
-    record = mask_record(principal, entity, found[0])
+    record = mask_record(principal, entity, found)
     order = [f for f in LEAD_FIELDS if f in entity.fields] + [
         f for f in entity.fields if f not in LEAD_FIELDS
     ]
@@ -278,10 +277,7 @@ def registry_facts(
     return facts, personal
 
 
-def _model_scores(session: Session, firm_id: str, lang: str) -> list[ModelScore]:
-    scores = session.scalars(
-        select(FirmScore).where(FirmScore.firm_id == firm_id).order_by(FirmScore.model)
-    ).all()
+def _model_scores(scores: Sequence[FirmScore], lang: str) -> list[ModelScore]:
     out = []
     for s in scores:
         dims = load_json(s.dimensions, {})
@@ -319,14 +315,10 @@ def _model_scores(session: Session, firm_id: str, lang: str) -> list[ModelScore]
 
 def _names(cache: LakeCache, ids: set[str]) -> dict[str, tuple[str | None, str]]:
     """canonical id → (name, entity kind) from the resolved universe."""
-    if not ids or not cache.has("resolved_entity"):
+    index = cache.index("entity")
+    if not ids or index is None:
         return {}
-    rows = cache.rows(
-        "SELECT canonical_id, name, entity_kind FROM w_resolved_entity"
-        " WHERE canonical_id IN (SELECT unnest(?))",
-        [sorted(ids)],
-    )
-    return {r["canonical_id"]: (r["name"], r["entity_kind"]) for r in rows}
+    return {r["canonical_id"]: (r["name"], r["entity_kind"]) for r in index.many(ids)}
 
 
 def party(principal: Principal, node: str, names: dict[str, tuple[str | None, str]]) -> Party:
@@ -339,15 +331,15 @@ def party(principal: Principal, node: str, names: dict[str, tuple[str | None, st
 
 def record_titles(cache: LakeCache, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Title and date of the timeline records among ``keys`` (one query for all of them)."""
-    wanted = sorted({k for k in keys if "/" in k})
-    if not wanted:
+    wanted = {k for k in keys if "/" in k}
+    index = cache.index("record_key")
+    if not wanted or index is None:
         return {}
-    rows = cache.rows(
-        "SELECT DISTINCT tbl || '/' || rid AS key, title, event_date FROM w_record"
-        " WHERE tbl || '/' || rid IN (SELECT unnest(?))",
-        [wanted],
-    )
-    return {r["key"]: r for r in rows}
+    # A record linked to several firms is listed once per firm, with the same title and date.
+    out: dict[str, dict[str, Any]] = {}
+    for r in index.many(wanted):
+        out.setdefault(f"{r['tbl']}/{r['rid']}", r)
+    return out
 
 
 def evidence_refs(
@@ -389,14 +381,11 @@ def indicator_rows(
     cache: LakeCache, firm_id: str, scores: list[ModelScore], model: str, lang: str
 ) -> list[IndicatorRow]:
     """Every indicator with a score above zero, strongest first, with its evidence."""
-    if not cache.has("indicator_value"):
+    index = cache.index("indicator_value")
+    if index is None:
         return []
     limit = service_settings().profile.evidence_per_indicator
-    rows = cache.rows(
-        "SELECT indicator_id, value, score, evidence FROM w_indicator_value"
-        " WHERE firm_id = ? ORDER BY score DESC, indicator_id",
-        [firm_id],
-    )
+    rows = index.rows(firm_id)  # strongest first (the index's order)
     chosen = next((s for s in scores if s.model == model), None)
     contrib = {c.indicator_id: c.contribution for c in chosen.top} if chosen else {}
     titles = record_titles(cache, [k for r in rows for k in list(r["evidence"] or [])[:limit]])
@@ -423,14 +412,11 @@ def indicator_rows(
 
 def timeline(cache: LakeCache, firm_id: str, lang: str) -> list[TimelineItem]:
     """Records naming the firm, newest first (capped by the settings)."""
-    if not cache.has("resolved_link"):
+    index = cache.index("record")
+    if not cache.has("resolved_link") or index is None:
         return []
     limit = service_settings().profile.timeline_limit
-    rows = cache.rows(
-        "SELECT tbl, rid, event_date, title FROM w_record WHERE firm_id = ?"
-        " ORDER BY event_date DESC NULLS LAST, tbl, rid LIMIT ?",
-        [firm_id, limit],
-    )
+    rows = index.rows(firm_id, limit)  # newest first (the index's order)
     return [
         TimelineItem(
             date=r["event_date"].isoformat() if r["event_date"] else None,
@@ -447,23 +433,10 @@ def ownership(
     cache: LakeCache, principal: Principal, firm_id: str
 ) -> tuple[list[Controller], list[Holder], bool]:
     """Controllers and terminal holders (names masked); whether a person's name was shown."""
-    ctl = (
-        cache.rows(
-            "SELECT controller_id, basis, path FROM w_graph_controller WHERE firm_id = ?",
-            [firm_id],
-        )
-        if cache.has("graph_controller")
-        else []
-    )
-    hold = (
-        cache.rows(
-            "SELECT holder_id, share, path, path_share, beneficial_owner FROM w_graph_holding"
-            " WHERE firm_id = ? ORDER BY rank",
-            [firm_id],
-        )
-        if cache.has("graph_holding")
-        else []
-    )
+    controlled = cache.index("graph_controller")
+    held = cache.index("graph_holding")  # strongest first (by rank)
+    ctl = controlled.rows(firm_id) if controlled is not None else []
+    hold = held.rows(firm_id) if held is not None else []
     ids = {r["controller_id"] for r in ctl} | {r["holder_id"] for r in hold}
     for r in (*ctl, *hold):
         ids |= set(r["path"] or [])
@@ -496,33 +469,36 @@ def group(
     session: Session, cache: LakeCache, principal: Principal, firm_id: str, model: str
 ) -> Group | None:
     """The firm's group with its members inside the reader's jurisdiction."""
-    if not cache.has("graph_group"):
+    groups = cache.index("graph_group")
+    found = groups.first(firm_id) if groups is not None else None
+    if found is None:
         return None
-    found = cache.rows(
-        "SELECT group_id, group_size FROM w_graph_group WHERE firm_id = ?", [firm_id]
-    )
-    if not found:
-        return None
-    from fengyan.web.scope import duckdb_condition
-
-    cond, params = duckdb_condition("e.region_code", principal)
     limit = service_settings().profile.group_members
-    members = cache.rows(
-        "SELECT g.firm_id, e.name FROM w_graph_group g"
-        " JOIN w_resolved_entity e ON e.canonical_id = g.firm_id"
-        f" WHERE g.group_id = ? AND {cond} ORDER BY g.firm_id LIMIT ?",
-        [found[0]["group_id"], *params, limit],
-    )
-    grades = dict(
-        session.execute(
-            select(FirmScore.firm_id, FirmScore.grade).where(
-                FirmScore.model == model, FirmScore.firm_id.in_([m["firm_id"] for m in members])
+    index = cache.index("group_member")  # by group, then firm id
+    everyone = index.slice(found["group_id"]) if index is not None else pa.table({})
+    # The first `limit` members in scope, by firm id. A group can hold half the city:
+    # filter growing chunks and stop once enough are found.
+    kept: list[pa.Table] = []
+    start, step, count = 0, 4 * limit, 0
+    while start < everyone.num_rows and count < limit:
+        chunk = filter_arrow(everyone.slice(start, step), "region_code", principal)
+        kept.append(chunk)
+        count += chunk.num_rows
+        start, step = start + step, step * 4
+    members = pa.concat_tables(kept).slice(0, limit).to_pylist() if kept else []
+    grades: dict[str, str] = (
+        {
+            r.firm_id: r.grade
+            for r in session.execute(
+                _MEMBER_GRADES, {"model": model, "ids": [m["firm_id"] for m in members]}
             )
-        ).all()
+        }
+        if members
+        else {}
     )
     return Group(
-        group_id=found[0]["group_id"],
-        size=int(found[0]["group_size"]),
+        group_id=found["group_id"],
+        size=int(found["group_size"]),
         members=[
             GroupMember(firm_id=m["firm_id"], name=m["name"], grade=grades.get(m["firm_id"]))
             for m in members
@@ -530,11 +506,29 @@ def group(
     )
 
 
+# Built once (bound parameters): a first view asks each of these once.
+_MEMBER_GRADES = select(FirmScore.firm_id, FirmScore.grade).where(
+    FirmScore.model == bindparam("model"), FirmScore.firm_id.in_(bindparam("ids", expanding=True))
+)
+_WARNINGS = (
+    select(
+        GradeWarning.run_id,
+        GradeWarning.model,
+        GradeWarning.change,
+        GradeWarning.grade,
+        GradeWarning.previous_grade,
+        GradeWarning.score,
+        GradeWarning.previous_score,
+        GradeWarning.created_at,
+    )
+    .where(GradeWarning.firm_id == bindparam("firm_id"))
+    .order_by(GradeWarning.id.desc())
+)
+
+
 def warning_history(session: Session, firm_id: str, lang: str) -> list[WarningEvent]:
     """Every grade change of the firm, newest first."""
-    rows = session.scalars(
-        select(GradeWarning).where(GradeWarning.firm_id == firm_id).order_by(GradeWarning.id.desc())
-    ).all()
+    rows = session.execute(_WARNINGS, {"firm_id": firm_id}).all()
     return [
         WarningEvent(
             run_id=w.run_id,
@@ -581,8 +575,9 @@ def profile(
     if hit is not None:
         check_object(principal, hit.firm.region_code)
         return hit
-    firm = visible_firm(session, cache, principal, firm_id)
-    made = _profile(session, cache, principal, firm, model, lang)
+    published = published_scores(session, firm_id)
+    firm = visible_firm(session, cache, principal, firm_id, published)
+    made = _profile(session, cache, principal, firm, published, model, lang)
     made._key = key
     with _LOCK:
         _PROFILES[key] = made
@@ -596,31 +591,29 @@ _PROFILES: OrderedDict[tuple[Any, ...], Profile] = OrderedDict()
 
 
 def _profile(
-    session: Session, cache: LakeCache, principal: Principal, firm: FirmRef, model: str, lang: str
+    session: Session,
+    cache: LakeCache,
+    principal: Principal,
+    firm: FirmRef,
+    published: Sequence[FirmScore],
+    model: str,
+    lang: str,
 ) -> Profile:
     firm_id = firm.firm_id
     facts, personal = registry_facts(cache, principal, firm.credit_code, lang)
-    scores = _model_scores(session, firm_id, lang)
+    scores = _model_scores(published, lang)
     controllers, holders, named = ownership(cache, principal, firm_id)
-    category = (
-        cache.rows(
-            "SELECT category, finance_like FROM w_firm_category WHERE firm_id = ?", [firm_id]
-        )
-        if cache.has("firm_category")
-        else []
-    )
-    signals = (
-        cache.rows("SELECT * EXCLUDE (firm_id) FROM w_graph_signal WHERE firm_id = ?", [firm_id])
-        if cache.has("graph_signal")
-        else []
-    )
-    cat = category[0]["category"] if category else None
+    categories = cache.index("firm_category")
+    category = categories.first(firm_id) if categories is not None else None
+    signalled = cache.index("graph_signal")
+    signals = signalled.first(firm_id) if signalled is not None else None
+    cat = category["category"] if category else None
     return Profile(
         firm=firm,
         model=model,
         category=cat,
         category_label=category_label(cat, lang),
-        finance_like=category[0]["finance_like"] if category else None,
+        finance_like=category["finance_like"] if category else None,
         registry=facts,
         scores=scores,
         indicators=indicator_rows(cache, firm_id, scores, model, lang),
@@ -628,7 +621,7 @@ def _profile(
         controllers=controllers,
         holders=holders,
         group=group(session, cache, principal, firm_id, model),
-        signals={k: v for k, v in (signals[0] if signals else {}).items() if v is not None},
+        signals={k: v for k, v in (signals or {}).items() if v is not None and k != "firm_id"},
         warnings=warning_history(session, firm_id, lang),
         personal_shown=personal or named,
     )

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fengyan.yamlstrict import load_yaml
 
 EAGLE_DIMENSIONS = ("business", "opinion", "judicial", "operational", "related", "scale")
 DOLPHIN_DIMENSIONS = ("compliance", "yield_deviation", "complaints", "propagation", "feature_words")
@@ -80,7 +80,7 @@ def load_indicator_meta(folder: Path | None = None) -> list[IndicatorMeta]:
         raise CatalogueError("no indicator specs found (fengyan/indicators/specs is absent)")
     metas: list[IndicatorMeta] = []
     for path in sorted(folder.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        data = load_yaml(path.read_text(encoding="utf-8")) or []
         if not isinstance(data, list):
             raise CatalogueError(f"{path.name}: expected a list of indicator specs")
         metas.extend(parse_specs(data, path.name))

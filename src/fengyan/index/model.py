@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fengyan.index.catalogue import IndicatorMeta
+from fengyan.yamlstrict import load_yaml
 
 GRADES = ("none", "blue", "yellow", "orange", "red")
 """Grades from lowest to highest; the position is the grade's rank (0 = none)."""
@@ -230,7 +231,7 @@ def model_ids(folder: Path | None = None) -> list[str]:
 def parse_model(text: str, origin: str) -> IndexModel:
     """Validate a model's YAML text; errors name ``origin`` and each bad field."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise IndexModelError(f"{origin}: not valid YAML: {exc}") from None
     try:

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick_rs
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fengyan.text.lexicon import LexiconError, _describe, _parse
 from fengyan.text.normalize import fold_aligned, normalize_text
+from fengyan.yamlstrict import load_yaml
 
 _FILE = "sentiment.yaml"
 #: Where ``python -m fengyan.text build-sentiment`` writes the extended lexicon.
@@ -163,7 +163,7 @@ def build_extension(source_dir: Path, out: Path = DEFAULT_EXTENSION) -> Path:
         path = source_dir / fname
         if not path.exists():
             continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("Dictionary"), dict):
             raise LexiconError(f"{path}: expected a cntext dictionary with `Dictionary`")
         for cats, sign in ((pos, 1.0), (neg, -1.0)):

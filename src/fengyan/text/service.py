@@ -30,7 +30,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from fengyan.clock import CHINA_TZ, now
 from fengyan.text.ads import check_ad
@@ -50,6 +49,7 @@ from fengyan.text.normalize import normalize_text
 from fengyan.text.promises import extract_promises
 from fengyan.text.sentiment import sentiment_toward
 from fengyan.workspace import Workspace
+from fengyan.yamlstrict import load_yaml
 
 STAGE = "text"
 _SETTINGS = "settings.yaml"
@@ -108,7 +108,7 @@ def load_settings(path: Path | None = None) -> TextSettings:
         if path
         else resources.files("fengyan.text").joinpath(_SETTINGS).read_text("utf-8")
     )
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_yaml(text)
     try:
         sources = []
         for s in data["sources"]:

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from fengyan.text.ccks import Labelled
+from fengyan.yamlstrict import load_yaml
 
 #: Event files with free text: path inside the delivery → (id field, text fields).
 _FILES = {
@@ -70,7 +70,7 @@ def _records(root: Path, path: str) -> list[dict[str, str]]:
                 if isinstance(obj, dict):
                     rows.append({k: "" if v is None else str(v) for k, v in obj.items()})
         return rows
-    mapping = yaml.safe_load((root / "hotline/complaints.mapping.yaml").read_text("utf-8"))
+    mapping = load_yaml((root / "hotline/complaints.mapping.yaml").read_text("utf-8"))
     columns: dict[str, str] = mapping["columns"]
     with file.open(encoding="gb18030", errors="replace", newline="") as fh:
         return [
@@ -171,7 +171,7 @@ def yield_agreement(texts: list[SimText]) -> dict[str, Agreement]:
 def training_settings() -> dict[str, Any]:
     """``training.yaml``: the simulated city and the sampling of its texts for training."""
     path = resources.files("fengyan.text").joinpath("training.yaml")
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8"))
     return data
 
 

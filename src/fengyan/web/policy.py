@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fengyan.yamlstrict import load_yaml
 
 POLICY_FILE = "policy.yaml"
 PUBLIC_ROLE = "public"
@@ -89,7 +89,7 @@ def _role(name: str, spec: Any, policy: dict[str, Any], source: str) -> Role:
 
 def parse_policy(text: str, source: str = POLICY_FILE) -> Policy:
     """Parse and check a policy document."""
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(text) or {}
     for key in ("permissions", "masking_levels", "roles", "public"):
         if not isinstance(data.get(key), dict):
             raise PolicyError(f"{source}: `{key}` must be a mapping")

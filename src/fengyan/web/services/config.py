@@ -12,8 +12,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fengyan.yamlstrict import load_yaml
 
 
 class _Strict(BaseModel):
@@ -95,7 +96,7 @@ class ServiceSettingsError(ValueError):
 def parse_settings(text: str, origin: str) -> ServiceSettings:
     """Parse and check a services settings document."""
     try:
-        settings = ServiceSettings.model_validate(yaml.safe_load(text) or {})
+        settings = ServiceSettings.model_validate(load_yaml(text) or {})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

@@ -70,6 +70,11 @@ class GraphSettings(_Frozen):
     groups: GroupSettings
     signals: SignalSettings
     contagion: ContagionSettings
+    # DuckDB's memory limit for the graph's queries (DuckDB syntax, "3GB"); beyond it
+    # joins, aggregates and sorts spill to ``<home>/tmp/duckdb``. None: DuckDB's default.
+    memory_limit: str | None = Field(
+        default=None, pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
 
 
 def load_settings(path: Path | None = None) -> GraphSettings:

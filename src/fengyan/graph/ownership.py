@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import sparse  # type: ignore[import-untyped]
 
 from fengyan.graph.config import OwnershipSettings
 
@@ -128,6 +129,181 @@ def integrated(con: duckdb.DuckDBPyConnection, settings: OwnershipSettings) -> t
     return table, iterations
 
 
+def integrated_sparse(
+    shareholdings: pa.Table, settings: OwnershipSettings
+) -> tuple[pa.Table, _ChainStore, int]:
+    """:func:`integrated` as ``scipy.sparse`` products over integer node ids.
+
+    ``shareholdings(owner, asset, share)``. The same terms as the DuckDB rounds — each round
+    ``Δ ← Δ·A`` with entries below ``tolerance`` dropped, summed until a round adds nothing
+    — and the same strongest simple chains, kept as one back pointer per chain end instead
+    of a list: the chains are walked back only for the pairs a caller asks for
+    (:func:`paths_of`). Returns ``firm_id, holder_id, share, path_share, pair`` (``pair``:
+    the row's handle for :func:`paths_of`, -1 without a chain), the chain store, and the
+    number of rounds.
+    """
+    m = shareholdings.num_rows
+    ids, codes = encode(shareholdings["owner"], shareholdings["asset"])
+    n = len(ids)
+    owner, asset = codes[:m], codes[m:]
+    share = pc.fill_null(shareholdings["share"], 0.0).to_numpy(zero_copy_only=False)
+    share = share.astype(np.float64)
+    keep = (owner != asset) & (share > 0)
+    a = sparse.csr_matrix((share[keep], (owner[keep], asset[keep])), shape=(n, n))
+    a.sum_duplicates()
+    a.data = np.minimum(a.data, 1.0)
+    a.eliminate_zeros()
+    is_owner = np.diff(a.indptr) > 0
+    is_asset = np.bincount(a.indices, minlength=n) > 0
+    terminal = np.flatnonzero(is_owner & ~is_asset)
+    tol = settings.tolerance
+    delta = a[terminal].tocsr()
+    # Each round's terms, summed once at the end (adding to a running total copied it
+    # every round); in round order, as the running total added them.
+    terms = [delta.tocoo()]
+    # The strongest simple chains, round by round: entry i of round k ends at node[k][i],
+    # came from entry parent[k][i] of round k - 1 and holds share[k][i] (``holder``: the
+    # row of ``terminal`` it starts from).
+    first = delta.tocoo()
+    nodes = [first.col.astype(np.int64)]
+    holders = [first.row.astype(np.int64)]
+    parents = [np.full(first.nnz, -1, dtype=np.int64)]
+    shares = [first.data.astype(np.float64)]
+    iterations = 1
+    while iterations < settings.max_iterations:
+        delta = delta @ a
+        delta.data[delta.data < tol] = 0.0
+        delta.eliminate_zeros()
+        if delta.nnz == 0:
+            break
+        iterations += 1
+        terms.append(delta.tocoo())
+        _extend(a, terminal, nodes, holders, parents, shares, tol)
+    total = sparse.csr_matrix(
+        (
+            np.concatenate([t.data for t in terms]),
+            (np.concatenate([t.row for t in terms]), np.concatenate([t.col for t in terms])),
+        ),
+        shape=delta.shape,
+    ).tocoo()
+    del terms
+    rows, firms, sums = total.row, total.col, total.data
+    # The strongest chain of each (holder, firm) over all rounds (the shorter on a tie).
+    chain = _best_chains(n, holders, nodes, shares)
+    key = rows.astype(np.int64) * n + firms
+    at = np.searchsorted(chain[0], key)
+    at = np.minimum(at, max(len(chain[0]) - 1, 0))
+    found = (chain[0][at] == key) if len(chain[0]) else np.zeros(len(key), dtype=bool)
+    pair = np.where(found, at, -1)
+    path_share = np.where(found, chain[1][at] if len(chain[0]) else 0.0, np.nan)
+    table = pa.table(
+        {
+            "firm_id": ids.take(pa.array(firms)),
+            "holder_id": ids.take(pa.array(terminal[rows])),
+            "share": pa.array(np.minimum(sums, 1.0), pa.float64()),
+            "path_share": pa.array(path_share, pa.float64(), mask=~found),
+            "pair": pa.array(pair, pa.int64()),
+        }
+    )
+    store = _ChainStore(ids, terminal, nodes, holders, parents, chain[2], chain[3])
+    return table, store, iterations
+
+
+def _extend(
+    a: sparse.csr_matrix,
+    terminal: np.ndarray,
+    nodes: list[np.ndarray],
+    holders: list[np.ndarray],
+    parents: list[np.ndarray],
+    shares: list[np.ndarray],
+    tol: float,
+) -> None:
+    """One round of chains: each last round's chain one link longer, never revisiting a
+    node, at least ``tol``; per (holder, node) the strongest (the first on a tie)."""
+    node, share = nodes[-1], shares[-1]
+    starts, ends = a.indptr[node], a.indptr[node + 1]
+    lens = ends - starts
+    total = int(lens.sum())
+    src = np.repeat(np.arange(len(node)), lens)
+    arcs = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+    nxt = a.indices[arcs].astype(np.int64)
+    value = share[src] * a.data[arcs]
+    ok = value >= tol
+    src, nxt, value = src[ok], nxt[ok], value[ok]
+    # Not on the chain already: walk each candidate's chain back to its holder.
+    holder = holders[-1][src]
+    seen = terminal[holder] == nxt
+    cur = src
+    for level in range(len(nodes) - 1, -1, -1):
+        seen |= nodes[level][cur] == nxt
+        cur = parents[level][cur]
+    src, nxt, value, holder = src[~seen], nxt[~seen], value[~seen], holder[~seen]
+    # Strongest per (holder, node); ties to the earlier candidate (stable order).
+    order = np.lexsort((-value, nxt, holder))
+    src, nxt, value, holder = src[order], nxt[order], value[order], holder[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = (holder[1:] != holder[:-1]) | (nxt[1:] != nxt[:-1])
+    nodes.append(nxt[first])
+    holders.append(holder[first])
+    parents.append(src[first])
+    shares.append(value[first])
+
+
+def _best_chains(
+    n: int, holders: list[np.ndarray], nodes: list[np.ndarray], shares: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per (holder, node), sorted by ``holder * n + node``: the strongest chain's share,
+    round and entry (over all rounds; the earlier round on a tie)."""
+    if not holders or not sum(len(h) for h in holders):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), empty, empty
+    key = np.concatenate([h * n + v for h, v in zip(holders, nodes, strict=True)])
+    value = np.concatenate(shares)
+    level = np.concatenate([np.full(len(h), k, dtype=np.int64) for k, h in enumerate(holders)])
+    entry = np.concatenate([np.arange(len(h), dtype=np.int64) for h in holders])
+    order = np.lexsort((level, -value, key))
+    key, value, level, entry = key[order], value[order], level[order], entry[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return key[first], value[first], level[first], entry[first]
+
+
+@dataclass
+class _ChainStore:
+    """The back pointers of :func:`integrated_sparse`'s chains."""
+
+    ids: pa.Array
+    terminal: np.ndarray
+    nodes: list[np.ndarray]
+    holders: list[np.ndarray]
+    parents: list[np.ndarray]
+    level: np.ndarray  # per pair: the round of its strongest chain
+    entry: np.ndarray  # … and its entry in that round
+
+
+def paths_of(store: _ChainStore, pair: np.ndarray) -> pa.Array:
+    """The strongest chain (holder first, firm last) of each ``pair`` handle; null for -1."""
+    valid = pair >= 0
+    level = np.where(valid, store.level[np.maximum(pair, 0)] if len(store.level) else 0, -1)
+    entry = np.where(valid, store.entry[np.maximum(pair, 0)] if len(store.entry) else 0, 0)
+    length = np.where(valid, level + 2, 0)  # holder + one node per round
+    out = np.full(int(length.sum()), -1, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(length)])
+    # Fill from the end of each path backwards, one round at a time.
+    cur = entry.copy()
+    for k in range(int(level.max()) if len(level) and level.max() >= 0 else -1, -1, -1):
+        at = np.flatnonzero(level >= k)
+        pos = offsets[at] + 1 + k
+        out[pos] = store.nodes[k][cur[at]]
+        if k == 0:
+            out[offsets[at]] = store.terminal[store.holders[0][cur[at]]]
+        cur[at] = store.parents[k][cur[at]]
+    values = store.ids.take(pa.array(out))
+    return pa.ListArray.from_arrays(
+        pa.array(offsets.astype(np.int32)), values, mask=pa.array(~valid)
+    )
+
+
 def majority_chains(shareholdings: pa.Table, majority: float, inclusive: bool) -> pa.Table:
     """``firm_id, controller_id, path``: the top of each firm's chain of majority links.
 
@@ -193,10 +369,9 @@ def controllers(
 ) -> Controllers:
     """Holdings and controllers from ``shareholdings(owner, asset, share)`` (0–1) and
     ``officers(person, firm, role)``, all canonical ids."""
+    holdings, store, iterations = integrated_sparse(shareholdings, settings)
     con = duckdb.connect()
     try:
-        con.register("edges_in", shareholdings)
-        holdings, iterations = integrated(con, settings)
         con.register("holdings_in", holdings)
         ranked = con.sql(
             """
@@ -209,6 +384,21 @@ def controllers(
             """,
             params=[settings.beneficial_owner, settings.min_share, settings.top],
         ).to_arrow_table()
+        del holdings
+        # Chains only for the holders reported (a few per firm, not every pair).
+        paths = paths_of(store, ranked["pair"].to_numpy(zero_copy_only=False))
+        ranked = pa.table(
+            {
+                "firm_id": ranked["firm_id"],
+                "holder_id": ranked["holder_id"],
+                "share": ranked["share"],
+                "path": paths,
+                "path_share": ranked["path_share"],
+                "rank": ranked["rank"],
+                "beneficial_owner": ranked["beneficial_owner"],
+            }
+        )
+        con.unregister("holdings_in")
         con.register("ranked", ranked)
         con.register(
             "chains", majority_chains(shareholdings, settings.majority, settings.inclusive)

@@ -89,6 +89,12 @@ def build_graph(
     clock.lap("materialise")
     con = ws.lake.connect(as_of)
     try:
+        if settings.memory_limit is not None:
+            spill = ws.settings.home / "tmp" / "duckdb"
+            spill.mkdir(parents=True, exist_ok=True)
+            # Both values are checked: the limit by its pattern, the path is ours.
+            con.execute(f"SET memory_limit = '{settings.memory_limit}'")
+            con.execute("SET temp_directory = '" + spill.as_posix().replace("'", "''") + "'")
         edges = load_edges(con, today)
         clock.lap("edges")
         holdings = edges.filter(pa.compute.equal(edges["relation"], "shareholding"))

@@ -118,10 +118,11 @@ def link_enterprises(
         exact_stages(work, settings)
         clock.lap("exact")
         # 4. splink for the rest.
-        left, right, tf_brand = splink_inputs(work)
+        model = model_for(settings, entities.num_rows)
+        left, right, tf_brand = splink_inputs(work, model)
         clock.lap("splink_inputs")
         scored = scoring.score_pairs(
-            model_for(settings, entities.num_rows),
+            model,
             left,
             right,
             1.0 / max(entities.num_rows, 1),
@@ -220,6 +221,10 @@ def _setup(work: duckdb.DuckDBPyConnection) -> None:
         JOIN mentions m ON m.record_key = d.left_key WHERE d.judgement = 'positive';
         """
     )
+    # Copied into the tables above: the Arrow inputs (names with their text, a few GB at
+    # millions of firms) need not live through the rest of the run.
+    for name in ("names_in", "mentions_in", "features_in"):
+        work.unregister(name)
 
 
 def exact_stages(work: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) -> None:
@@ -347,7 +352,9 @@ def _block_keys(t: str) -> str:
     return ", ".join(cols)
 
 
-def splink_inputs(work: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table, pa.Table]:
+def splink_inputs(
+    work: duckdb.DuckDBPyConnection, model: Mapping[str, Any] | None = None
+) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Records left for splink, every name of every firm with its facts, and the brand tf.
 
     Records named only by the fallback column (a complaint naming a platform, 腾聚e贷) are
@@ -359,6 +366,10 @@ def splink_inputs(work: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table, 
     ``tf_brand`` is the share of registered firms whose core begins with each record's core
     — the term frequency of the brand, so that a brand a dozen firms share weighs less;
     ``brand_firms`` is their number (the blocking rules skip brands too common to decide).
+
+    With ``model`` (the splink settings), only the names its blocking rules can pair with a
+    pending record are returned (:func:`fengyan.resolve.scoring.right_filter`); without
+    it, every name (the estimator samples random pairs from all of them).
     """
     # How many firms' cores begin with each record's core: the brand's frequency.
     work.execute(
@@ -384,8 +395,12 @@ def splink_inputs(work: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table, 
             WHERE NOT m.alt_name"""  # noqa: S608 - constants of this module
     )
     left = work.sql("SELECT * FROM left_in").to_arrow_table()
-    right = work.sql(
-        """WITH named AS (SELECT canonical_id, count(*) AS mentioned FROM links
+    # Only the names some blocking rule can pair with a pending record go to splink: at
+    # millions of firms most names share no key with any record, and splink would stack,
+    # hash and join all of them (scoring.right_filter; the pairs are the same).
+    work.execute(
+        """CREATE OR REPLACE TABLE right_all AS
+           WITH named AS (SELECT canonical_id, count(*) AS mentioned FROM links
                           WHERE canonical_id IS NOT NULL GROUP BY canonical_id)
            SELECT n.canonical_id || '#' || n.name AS unique_id, n.canonical_id, n.name_key,
                   n.core, {BLOCK_KEYS},
@@ -397,7 +412,12 @@ def splink_inputs(work: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table, 
            FROM names n JOIN entities_in e USING (canonical_id)
            LEFT JOIN facts_in f USING (canonical_id)
            LEFT JOIN named c USING (canonical_id)""".replace("{BLOCK_KEYS}", _block_keys("n"))
+    )
+    wanted = "TRUE" if model is None else scoring.right_filter(model, "r", "left_in")
+    right = work.sql(
+        f"SELECT * FROM right_all r WHERE {wanted}"  # noqa: S608 - from settings.yaml's rules
     ).to_arrow_table()
+    work.execute("DROP TABLE right_all")
     tf_brand = work.sql(
         """SELECT brand, firms / (SELECT greatest(count(*), 1) FROM entities_in)::DOUBLE
                   AS tf_brand FROM brand_firms"""
@@ -449,7 +469,11 @@ def _decide_scored(
         """,
         params=[th.review],
     ).fetchall()
-    by_id = {r["unique_id_l"] + "\x00" + r["unique_id_r"]: r for r in scored.to_pylist()}
+    # Only the queued pairs become Python rows (all scored pairs cost seconds and GB at 3 M).
+    wanted = pa.array([q[0] + "\x00" + q[2] for q in queued], pa.string())
+    keys = pc.binary_join_element_wise(scored["unique_id_l"], scored["unique_id_r"], "\x00")
+    explained = scored.filter(pc.is_in(keys, value_set=wanted))
+    by_id = {r["unique_id_l"] + "\x00" + r["unique_id_r"]: r for r in explained.to_pylist()}
     suggestions = []
     for record_key, canonical_id, matched, probability, _weight, name in queued:
         row = by_id[record_key + "\x00" + matched]

@@ -11,7 +11,9 @@ the same scores and a reviewer can read every weight in the data file.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -53,10 +55,27 @@ def _char_jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
     return pa.array(out, pa.float64(), mask=~valid)
 
 
+# fy_sound's answers by name: DuckDB calls it once per vector of pairs, and one name comes
+# back in many pairs (a firm blocked with every record one character from it). Cleared
+# when it grows past SOUND_CACHE_SIZE, so it stays a few hundred MB at most (replaced, not
+# cleared: a call on another thread keeps the dictionary it holds).
+_SOUND_CACHE: Final[list[dict[str, str]]] = [{}]
+SOUND_CACHE_SIZE: Final = 2_000_000
+
+
 def _sound(a: pa.Array) -> pa.Array:
     values = pc.fill_null(a, "").to_pylist()
+    cache = _SOUND_CACHE[0]
+    distinct = set(values)
+    if len(cache) + len(distinct) > SOUND_CACHE_SIZE:
+        cache = _SOUND_CACHE[0] = {}
+    missing = [v for v in distinct if v not in cache]
+    if missing:
+        cache.update(zip(missing, sound_keys(missing), strict=True))
     return pc.if_else(
-        pc.is_valid(a), pa.array(sound_keys(values), pa.string()), pa.scalar(None, pa.string())
+        pc.is_valid(a),
+        pa.array([cache[v] for v in values], pa.string()),
+        pa.scalar(None, pa.string()),
     )
 
 
@@ -107,6 +126,72 @@ def scale_u(settings: dict[str, Any], columns: Iterable[str], factor: float) -> 
             if str(level["sql_condition"]).strip().upper() == "ELSE":
                 level["u_probability"] = max(1.0 - scaled, 1e-9)
     return out
+
+
+_EQUALITY: Final = re.compile(r"^([lr])\.(\w+)\s*=\s*([lr])\.(\w+)$")
+_IN_LIST: Final = re.compile(r"^l\.(\w+)\s+IN\s*\(([^()]*)\)$", re.IGNORECASE)
+_RIGHT_COLUMN: Final = re.compile(r"^r\.(\w+)$")
+_AND: Final = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_OR: Final = re.compile(r"\bOR\b", re.IGNORECASE)
+_MENTIONS_RIGHT: Final = re.compile(r"\br\.")
+
+
+def blocking_rules(settings: Mapping[str, Any]) -> list[str]:
+    """The SQL of each of ``settings``' blocking rules (plain strings or splink's dicts)."""
+    rules = settings.get("blocking_rules_to_generate_predictions") or []
+    return [str(r["blocking_rule"]) if isinstance(r, Mapping) else str(r) for r in rules]
+
+
+def _rule_filter(rule: str, alias: str, left_table: str) -> list[str] | None:
+    """Semi-join conditions for the right rows one rule can pair, or None (keep all)."""
+    if _OR.search(rule):
+        return None  # a split on AND would misread it
+    # Each entry: the ways one conjunct can hold, as equalities "l.a = <alias>.b".
+    choices: list[list[str]] = []
+    left_only: list[str] = []
+    for part in (p.strip() for p in _AND.split(rule.strip())):
+        if (eq := _EQUALITY.match(part)) and {eq[1], eq[3]} == {"l", "r"}:
+            lcol, rcol = (eq[2], eq[4]) if eq[1] == "l" else (eq[4], eq[2])
+            choices.append([f'l."{lcol}" = {alias}."{rcol}"'])
+        elif (among := _IN_LIST.match(part)) and all(
+            _RIGHT_COLUMN.match(c.strip()) for c in among[2].split(",")
+        ):
+            choices.append(
+                [
+                    f'l."{among[1]}" = {alias}."{_RIGHT_COLUMN.match(c.strip())[1]}"'  # type: ignore[index]
+                    for c in among[2].split(",")
+                ]
+            )
+        elif not _MENTIONS_RIGHT.search(part):
+            left_only.append(f"({part})")
+        # Anything else on the right is not used: the filter keeps a superset.
+    if not choices:
+        return None
+    out = []
+    for combination in itertools.product(*choices):
+        where = " AND ".join([*combination, *left_only])
+        out.append(f"EXISTS (SELECT 1 FROM {left_table} l WHERE {where})")  # noqa: S608
+    return out
+
+
+def right_filter(settings: Mapping[str, Any], alias: str, left_table: str) -> str:
+    """A SQL condition on the right-hand rows (table alias ``alias``) that keeps every row
+    some blocking rule of ``settings`` can pair with a row of ``left_table``.
+
+    A rule pairs ``l`` and ``r`` only where its equalities (``l.a = r.b``, or
+    ``l.a IN (r.b, r.c)``: one of them) and its conditions on ``l`` alone hold, so a right
+    row no left row meets that way is in none of its pairs. A rule without an equality, or
+    with an ``OR`` (which the split on ``AND`` would misread), keeps every row; other
+    conditions on ``r`` are left out (the filter keeps more rows, never fewer). The
+    candidate pairs are the same as without the filter; splink just sees fewer rows.
+    """
+    alternatives: list[str] = []
+    for rule in blocking_rules(settings):
+        found = _rule_filter(rule, alias, left_table)
+        if found is None:
+            return "TRUE"
+        alternatives.extend(found)
+    return " OR ".join(alternatives) if alternatives else "TRUE"
 
 
 def comparison_columns(settings: dict[str, Any]) -> list[str]:

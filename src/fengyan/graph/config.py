@@ -6,8 +6,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from fengyan.yamlstrict import load_yaml
 
 
 class _Frozen(BaseModel):
@@ -81,10 +82,10 @@ def load_settings(path: Path | None = None) -> GraphSettings:
     """The shipped model, or the one in ``path`` (a copy of ``settings.yaml``)."""
     if path is None:
         return _shipped()
-    return GraphSettings.model_validate(yaml.safe_load(path.read_text("utf-8")))
+    return GraphSettings.model_validate(load_yaml(path.read_text("utf-8")))
 
 
 @cache
 def _shipped() -> GraphSettings:
     text = resources.files("fengyan.graph").joinpath("settings.yaml").read_text("utf-8")
-    return GraphSettings.model_validate(yaml.safe_load(text))
+    return GraphSettings.model_validate(load_yaml(text))

@@ -19,10 +19,10 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from fengyan.resolve.names import name_key, person_name_key, split_name
+from fengyan.yamlstrict import load_yaml
 
 # Han characters without kana: a Chinese name, folded by fengyan.resolve.names (a Japanese
 # name, with kana, is folded like any other script).
@@ -105,7 +105,7 @@ class ExternalRules(_Frozen):
 def load_rules() -> ExternalRules:
     """The shipped rules (``graph/external.yaml``)."""
     text = resources.files("fengyan.graph").joinpath("external.yaml").read_text("utf-8")
-    return ExternalRules.model_validate(yaml.safe_load(text))
+    return ExternalRules.model_validate(load_yaml(text))
 
 
 # --------------------------------------------------------------------------- names

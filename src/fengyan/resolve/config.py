@@ -7,8 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from fengyan.yamlstrict import load_yaml
 
 
 class _Frozen(BaseModel):
@@ -77,10 +78,10 @@ def load_settings(path: Path | None = None) -> ResolveSettings:
     """The shipped model, or the one in ``path`` (a copy of ``settings.yaml``)."""
     if path is None:
         return _shipped()
-    return ResolveSettings.model_validate(yaml.safe_load(path.read_text("utf-8")))
+    return ResolveSettings.model_validate(load_yaml(path.read_text("utf-8")))
 
 
 @cache
 def _shipped() -> ResolveSettings:
     text = resources.files("fengyan.resolve").joinpath("settings.yaml").read_text("utf-8")
-    return ResolveSettings.model_validate(yaml.safe_load(text))
+    return ResolveSettings.model_validate(load_yaml(text))

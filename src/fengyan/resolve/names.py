@@ -27,11 +27,11 @@ from importlib import resources
 from typing import Any, Final
 
 import opencc
-import yaml
 from pypinyin.pinyin_dict import pinyin_dict
 
 from fengyan.standards.regions import SHORT, region_table
 from fengyan.standards.text import to_halfwidth
+from fengyan.yamlstrict import load_yaml
 
 _MIN_CORE: Final = 2  # a region or form is only stripped if this much name remains
 _MAX_PLACE: Final = 12  # longest place name looked for at the start of a name
@@ -49,7 +49,7 @@ class _Lexicon:
 @cache
 def _lexicon() -> _Lexicon:
     text = resources.files("fengyan.resolve").joinpath("names.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_yaml(text)
     opens, closes = data["brackets"]["open"], data["brackets"]["close"]
     table: dict[int, int | None] = {ord(c): ord("(") for c in opens}
     table |= {ord(c): ord(")") for c in closes}

@@ -9,14 +9,20 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
+import sqlglot
 import yaml
 
+from fengyan.indicators.engines.duckdb import DuckDBEngine
 from fengyan.indicators.load import PACKAGE_DIR, load_specs
-from fengyan.indicators.service import compute_indicators
+from fengyan.indicators.plan import FIRMS_TABLE
+from fengyan.indicators.service import as_of_bounds, compute_indicators
+from fengyan.indicators.sources import load_sources
 from fengyan.workspace import Workspace
 from tests.indicators.conftest import CA, CB, CC, A, B, C, build_tiny_city
-from tests.indicators.lakebuilder import arrow_schema, day
+from tests.indicators.lakebuilder import LakeBuilder, arrow_schema, day
 
 AS_OF = date(2024, 6, 30)
 IDS = (
@@ -205,3 +211,69 @@ def test_views_read_absent_stages_as_empty(sqlite_workspace: Workspace, tmp_path
     assert scores.num_rows == 4
     for ind in ("OPN_REACH", "REL_NEIGHBOUR_CRIMINAL", "REL_CONTROLLER_SPAN"):
         assert set(scores.column(ind).to_pylist()) == {0.0}
+
+
+def test_restricted_views_give_the_full_views_rows(city: Workspace, tmp_path: Path) -> None:
+    """A view's ``restricted_sql`` gives exactly its full rows of the chosen firms."""
+    # A judgment resolution links to C whose party code is B's: B's neighbour A must not
+    # see it as B's in either form.
+    b = LakeBuilder(city.lake)
+    b.seq = 100
+    b.put(
+        "judgment",
+        [
+            {
+                "judgment_id": "j3",
+                "case_type": "刑事",
+                "cause": ["非法吸收公众存款罪"],
+                "party_id": CB,
+                "judgment_date": date(2024, 4, 1),
+            }
+        ],
+        day("2024-01-01"),
+        key="judgment_id",
+    )
+    files = city.lake.derived_files()
+    link = pq.read_table(files["resolved_link"])
+    extra = {
+        "key_kind": "record",
+        "key": f"judgment/{b.record_id('judgment', 'j3')}",
+        "canonical_id": C,
+        "entity_kind": "enterprise",
+        "method": "name",
+        "probability": 1.0,
+    }
+    city.lake.write_derived(
+        "resolve",
+        {
+            "resolved_entity": pq.read_table(files["resolved_entity"]),
+            "resolved_link": pa.concat_tables(
+                [link, pa.Table.from_pylist([extra], schema=link.schema)]
+            ),
+        },
+    )
+    catalog = load_sources()
+    terms = {k: v.terms for k, v in load_specs().terms.items()}
+    day_, moment = as_of_bounds(AS_OF)
+    con = city.lake.connect(moment)
+    try:
+        engine = DuckDBEngine(con)
+        available = engine.tables()
+        views = [n for n, v in catalog.views.items() if v.restricted_sql is not None]
+        assert views
+        for name in views:
+            full_sql = catalog.view_sql(name, day_, available, terms)
+            some_sql = catalog.view_sql(name, day_, available, terms, restricted=True)
+            assert full_sql != some_sql
+            full = con.sql(sqlglot.transpile(full_sql, write="duckdb")[0]).to_arrow_table()
+            counts = full.group_by("firm_id").aggregate([]).num_rows
+            assert counts >= 2, name
+            for firm in (A, B, C):
+                con.register(FIRMS_TABLE, pa.table({"firm_id": [firm]}))
+                mine = con.sql(sqlglot.transpile(some_sql, write="duckdb")[0]).to_arrow_table()
+                con.unregister(FIRMS_TABLE)
+                want = full.filter(pc.equal(full.column("firm_id"), firm))
+                keys = [(c, "ascending") for c in full.column_names]
+                assert mine.sort_by(keys).equals(want.sort_by(keys)), (name, firm)
+    finally:
+        con.close()

@@ -54,6 +54,9 @@ EVIDENCE_COLUMN = "ind__evidence"
 MAX_CUTPOINTS = 100_000
 # How a restricted plan names its firms (the adapter fills the table from Plan.firms).
 FIRMS_SELECT = f"SELECT firm_id FROM {FIRMS_TABLE}"
+# The resolved_link rows that map credit codes and records to firms.
+CODE_LINKS = "key_kind IN ('credit_code', 'branch_code') AND entity_kind = 'enterprise'"
+RECORD_LINKS = "key_kind = 'record' AND entity_kind = 'enterprise' AND method <> 'review'"
 # Compiled plans kept per (specs, as-of date, tables, full or restricted): a restricted run
 # of one firm then costs no compilation or rendering (seconds with 244 indicators).
 PLAN_CACHE_SIZE = 8
@@ -135,6 +138,8 @@ class _Compiler:
         self._term_cols: dict[str, dict[tuple[str, str, str], str]] = {}
         # Per source: its evidence rows (SQL and condition trees), read by its output step.
         self._evidence_sql: dict[str, tuple[str, dict[str, exp.Expression]]] = {}
+        # A restricted run's lake tables read by several sources: table → its step.
+        self._shared: dict[str, str] = {}
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -206,22 +211,38 @@ class _Compiler:
         )
         links = [link for s in self.used_sources for link in self._source(s).firm]
         if any(isinstance(link, CodeLink) for link in links):
+            # A restricted run keeps the codes linked to a chosen firm, each mapped as in a
+            # full run (the least of all its links, which may be another firm's: the
+            # source steps then drop its rows).
+            chosen = (
+                f" AND key IN (SELECT key FROM resolved_link WHERE {CODE_LINKS}"
+                f" AND canonical_id IN ({FIRMS_SELECT}))"
+                if self.firms is not None
+                else ""
+            )
             self.add(
                 "ind__codes",
-                "SELECT key, MIN(canonical_id) AS firm_id FROM resolved_link"
-                " WHERE key_kind IN ('credit_code', 'branch_code')"
-                " AND entity_kind = 'enterprise'"
-                + self.firm_filter("canonical_id")
-                + " GROUP BY key",
+                f"SELECT key, MIN(canonical_id) AS firm_id FROM resolved_link"
+                f" WHERE {CODE_LINKS}{chosen} GROUP BY key",
                 description="credit code (a branch's: its parent) → canonical firm",
             )
-        if "record" in links:
+        if "record" in links and self.firms is None:
             self.add(
                 "ind__records",
-                "SELECT key, MIN(canonical_id) AS firm_id FROM resolved_link"
-                " WHERE key_kind = 'record' AND entity_kind = 'enterprise'"
-                " AND method <> 'review'" + self.firm_filter("canonical_id") + " GROUP BY key",
+                f"SELECT key, MIN(canonical_id) AS firm_id FROM resolved_link"
+                f" WHERE {RECORD_LINKS} GROUP BY key",
                 description="record key <table>/<_id> → canonical firm (review queue excluded)",
+            )
+        elif "record" in links:
+            # Only the keys: a record linked to a chosen firm is a candidate row of its
+            # source, which then maps every candidate's key over all its links (a record
+            # that resolution gives to another firm stays that firm's even when its credit
+            # code is a chosen firm's).
+            self.add(
+                "ind__record_keys",
+                f"SELECT DISTINCT key FROM resolved_link WHERE {RECORD_LINKS}"
+                f" AND canonical_id IN ({FIRMS_SELECT})",
+                description="record keys <table>/<_id> linked to the chosen firms",
             )
 
     def _source(self, name: str) -> SourceDef:
@@ -267,7 +288,9 @@ class _Compiler:
         catalog = self.specs.sources
         for table in dict.fromkeys(self._source(s).table for s in self.used_sources):
             if table in catalog.views and table not in self.available:
-                sql = catalog.view_sql(table, self.as_of, self.available, self.terms)
+                sql = catalog.view_sql(
+                    table, self.as_of, self.available, self.terms, restricted=self.firms is not None
+                )
                 # A restricted run reads a few firms' rows: a view lets the engine push the
                 # source step's firm filter into it instead of building it for the lake.
                 self.add(
@@ -278,7 +301,49 @@ class _Compiler:
                 )
                 self.available.add(table)
 
+    def candidates(self, src: SourceDef) -> list[str]:
+        """A restricted run's tests (over alias ``t``) that a row may reach a chosen firm:
+        one of its links does (``ind__codes``, ``ind__record_keys``, the firm column)."""
+        if src.table == FIRM_TABLE:
+            return ["t.credit_code IN (SELECT credit_code FROM ind__universe)"]
+        record_key = f"{lit(src.table + '/')} || t._id"
+        out = []
+        for link in src.firm:
+            if link == "record":
+                out.append(f"{record_key} IN (SELECT key FROM ind__record_keys)")
+            elif isinstance(link, CodeLink):
+                out.append(f"t.{q(link.code)} IN (SELECT key FROM ind__codes)")
+            elif isinstance(link, ColumnLink):
+                out.append(f"t.{q(link.column)} IN ({FIRMS_SELECT})")
+        return out
+
+    def shared_tables(self) -> None:
+        """A restricted run reads a lake table that several sources use once: its rows
+        that may reach a chosen firm go to a small table (``ind__lake_<table>``), which
+        those sources read instead (the lake's views cost a full scan per read)."""
+        readers: dict[str, list[SourceDef]] = {}
+        for name in self.used_sources:
+            src = self._source(name)
+            table = "enterprise" if src.table == FIRM_TABLE else src.table
+            if table in self.available and table not in self.specs.sources.views:
+                readers.setdefault(table, []).append(src)
+        for table, srcs in readers.items():
+            if len(srcs) < 2:
+                continue
+            tests = list(dict.fromkeys(c for s in srcs for c in self.candidates(s)))
+            step = f"ind__lake_{table}"
+            self.add(
+                step,
+                f"SELECT * FROM {q(table)} AS t WHERE {' OR '.join(tests)}",
+                description=f"rows of {table} that may reach the chosen firms ("
+                + ", ".join(s.name for s in srcs)
+                + ")",
+            )
+            self._shared[table] = step
+
     def sources(self) -> None:
+        if self.firms is not None:
+            self.shared_tables()
         for name in self.used_sources:
             src = self._source(name)
             cols = self.used_columns(name)
@@ -394,7 +459,8 @@ class _Compiler:
         ]
         return (
             f"SELECT {', '.join(parts)} FROM ind__universe AS u"
-            f" LEFT JOIN {self.table('enterprise')} AS e ON e.credit_code = u.credit_code"
+            f" LEFT JOIN {self._shared.get('enterprise') or self.table('enterprise')} AS e"
+            " ON e.credit_code = u.credit_code"
         )
 
     def table_source(self, src: SourceDef, cols: list[str]) -> str:
@@ -403,10 +469,21 @@ class _Compiler:
             wanted = {c: table_cols[c] for c in cols}
             return self.empty({**wanted, **ENGINE_COLUMNS})
         record_key = f"{lit(src.table + '/')} || t._id"
+        restricted = self.firms is not None
         joins: list[str] = []
         firm_parts: list[str] = []
+        # A restricted run first picks the candidate rows (``candidates``) — one scan of
+        # the table into a small relation that every later lookup reads.
         for i, link in enumerate(src.firm):
-            if link == "record":
+            if link == "record" and restricted:
+                records = (
+                    f"(SELECT key, MIN(canonical_id) AS firm_id FROM resolved_link"
+                    f" WHERE {RECORD_LINKS} AND key IN"
+                    f" (SELECT {lit(src.table + '/')} || _id FROM ind__cand) GROUP BY key)"
+                )
+                joins.append(f"LEFT JOIN {records} AS l{i} ON l{i}.key = {record_key}")
+                firm_parts.append(f"l{i}.firm_id")
+            elif link == "record":
                 joins.append(f"LEFT JOIN ind__records AS l{i} ON l{i}.key = {record_key}")
                 firm_parts.append(f"l{i}.firm_id")
             elif isinstance(link, CodeLink):
@@ -426,10 +503,17 @@ class _Compiler:
         extra = self.source_where(src)
         if extra:
             where.append(f"({extra})")
-        if self.firms is not None and any(isinstance(k, ColumnLink) for k in src.firm):
-            where.append(f"{firm} IN ({FIRMS_SELECT})")
+        if not restricted:
+            return (
+                f"SELECT {', '.join(select)} FROM {q(src.table)} AS t {' '.join(joins)}"
+                f" WHERE {' AND '.join(where)}"
+            )
+        # The firm each candidate reaches (as in a full run), kept when it is chosen.
+        where.append(f"{firm} IN ({FIRMS_SELECT})")
         return (
-            f"SELECT {', '.join(select)} FROM {q(src.table)} AS t {' '.join(joins)}"
+            f"WITH ind__cand AS (SELECT * FROM {self._shared.get(src.table) or q(src.table)}"
+            f" AS t WHERE {' OR '.join(self.candidates(src))})"
+            f" SELECT {', '.join(select)} FROM ind__cand AS t {' '.join(joins)}"
             f" WHERE {' AND '.join(where)}"
         )
 

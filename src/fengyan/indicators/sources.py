@@ -108,6 +108,9 @@ class ViewDef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sql: str
+    # The same view for a restricted run: may read ``ind__firms`` (the chosen firms) and
+    # must give exactly the full view's rows whose ``firm_id`` is chosen (tested).
+    restricted_sql: str | None = None
     like: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     description: str = ""
@@ -152,17 +155,20 @@ class SourceCatalog:
         self.derived = derived
         self.views = dict(views or {})
         self.schema = load_schema()
-        self._view_trees: dict[str, exp.Expression] = {}
+        self._view_trees: dict[tuple[str, bool], exp.Expression] = {}
         for name, view in self.views.items():
             if name in derived or name in self.schema.types:
                 raise SourceError(f"sources.yaml: view {name!r} shadows a table")
-            try:
-                tree = sqlglot.parse_one(view.sql)
-            except ParseError as exc:
-                raise SourceError(f"sources.yaml: view {name}: {exc}") from None
-            if not isinstance(tree, exp.Query) or not isinstance(tree, exp.Expression):
-                raise SourceError(f"sources.yaml: view {name}: not a SELECT")
-            self._view_trees[name] = tree
+            for restricted, sql in ((False, view.sql), (True, view.restricted_sql)):
+                if sql is None:
+                    continue
+                try:
+                    tree = sqlglot.parse_one(sql)
+                except ParseError as exc:
+                    raise SourceError(f"sources.yaml: view {name}: {exc}") from None
+                if not isinstance(tree, exp.Query) or not isinstance(tree, exp.Expression):
+                    raise SourceError(f"sources.yaml: view {name}: not a SELECT")
+                self._view_trees[name, restricted] = tree
         self._columns: dict[str, dict[str, str]] = {}
         for name, src in sources.items():
             self._columns[name] = self._source_columns(name, src)
@@ -208,8 +214,12 @@ class SourceCatalog:
         as_of: date,
         available: Collection[str],
         terms: Mapping[str, tuple[str, ...]],
+        restricted: bool = False,
     ) -> str:
         """The SELECT building view ``name`` as of ``as_of`` (sqlglot default dialect).
+
+        ``restricted``: its ``restricted_sql`` when it has one (rows of the chosen firms
+        only, read from ``ind__firms``).
 
         ``as_of()`` and ``terms()`` are rewritten as in specs; a lake or derived table that
         is not in ``available`` reads as an empty relation with its columns, so a view over
@@ -217,7 +227,8 @@ class SourceCatalog:
         """
         from fengyan.indicators import expr
 
-        tree = expr.rewrite(self._view_trees[name], as_of=as_of, terms=terms)
+        tree = self._view_trees.get((name, restricted)) or self._view_trees[name, False]
+        tree = expr.rewrite(tree, as_of=as_of, terms=terms)
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
 
         def absent(node: exp.Expression) -> exp.Expression:

@@ -8,7 +8,23 @@ import pytest
 
 from fengyan.simulate.params import load_params
 from fengyan.simulate.service import simulate
+from fengyan.text.ccks import Labelled
 from fengyan.text.simdata import SimText, load_simulated_texts
+
+#: A toy labelled set for the event model's tests (four event types and two neutral texts).
+TOY: list[Labelled] = [
+    Labelled(t, frozenset(e))
+    for t, e in [
+        ("平台老板跑路失联", {"runaway"}),
+        ("公司负责人失联跑路", {"runaway"}),
+        ("投资人无法提现", {"overdue"}),
+        ("逾期兑付，提现困难", {"overdue"}),
+        ("涉嫌非法吸收公众存款", {"ifr"}),
+        ("涉嫌非法集资被查", {"ifr"}),
+        ("公司举办客户答谢会", set()),
+        ("新项目签约落地", set()),
+    ]
+]
 
 
 @pytest.fixture(scope="session")

@@ -10,26 +10,13 @@ from fengyan.text.ccks import Labelled, load_ccks, stratified_split
 from fengyan.text.events import ModelError, evaluate, load_model, train
 from fengyan.text.metrics import score
 from tests.conftest import SHARED_DATA
+from tests.text.conftest import TOY
 
 CCKS = SHARED_DATA / "ccks2019-fin-events" / "train.csv"
 needs_ccks = pytest.mark.skipif(
     not CCKS.exists(),
     reason=f"CCKS 2019 data not found at {CCKS} (set FENGYAN_SHARED_DATA): real-data test skipped",
 )
-
-TOY: list[Labelled] = [
-    Labelled(t, frozenset(e))
-    for t, e in [
-        ("平台老板跑路失联", {"runaway"}),
-        ("公司负责人失联跑路", {"runaway"}),
-        ("投资人无法提现", {"overdue"}),
-        ("逾期兑付，提现困难", {"overdue"}),
-        ("涉嫌非法吸收公众存款", {"ifr"}),
-        ("涉嫌非法集资被查", {"ifr"}),
-        ("公司举办客户答谢会", set()),
-        ("新项目签约落地", set()),
-    ]
-]
 
 
 @pytest.fixture(scope="module")

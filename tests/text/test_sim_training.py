@@ -18,24 +18,12 @@ from fengyan.text.events import load_model, train
 from fengyan.text.lexicon import load_lexicons
 from fengyan.text.simdata import SimText, training_texts
 from tests.conftest import SHARED_DATA
+from tests.text.conftest import TOY
 
 CCKS = SHARED_DATA / "ccks2019-fin-events" / "train.csv"
 SPACE = frozenset(load_lexicons().ccks_map().values())
 
-REAL: list[Labelled] = [
-    Labelled(t, frozenset(e))
-    for t, e in [
-        ("平台老板跑路失联", {"runaway"}),
-        ("公司负责人失联跑路", {"runaway"}),
-        ("投资人无法提现", {"overdue"}),
-        ("逾期兑付，提现困难", {"overdue"}),
-        ("涉嫌非法吸收公众存款", {"ifr"}),
-        ("涉嫌非法集资被查", {"ifr"}),
-        ("公司举办客户答谢会", set()),
-        ("新项目签约落地", set()),
-    ]
-    * 3
-]
+REAL = TOY  # the real texts of these tests: the toy labelled set
 
 
 def _sim(text: str, events: set[str] | None) -> SimText:

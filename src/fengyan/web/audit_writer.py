@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fengyan.audit.log import AuditItem, append_many
 from fengyan.db.engine import make_engine
+from fengyan.web.perengine import PerEngine
 
 log = logging.getLogger("fengyan.web")
 
@@ -144,14 +145,5 @@ class GroupCommitWriter:
             done.set_result(first + offset)
 
 
-_WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommitWriter] = weakref.WeakKeyDictionary()
-_WRITERS_LOCK = threading.Lock()
-
-
-def audit_writer(engine: Engine) -> GroupCommitWriter:
-    """The process's writer for ``engine``."""
-    with _WRITERS_LOCK:
-        writer = _WRITERS.get(engine)
-        if writer is None:
-            writer = _WRITERS[engine] = GroupCommitWriter(engine)
-        return writer
+#: The process's writer for an engine (``audit_writer(engine)``).
+audit_writer: PerEngine[GroupCommitWriter] = PerEngine(GroupCommitWriter)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from fengyan.db.published import FirmScore
 from fengyan.i18n import t
 from fengyan.resolve.names import fold
 from fengyan.web.errors import BadRequest
+from fengyan.web.perengine import PerEngine
 from fengyan.web.services.common import category_label, query_latest_run_id
 from fengyan.web.services.config import service_settings
 
@@ -183,17 +183,8 @@ def _answer(listed: _Listed, q: str, lang: str) -> PublicAnswer:
     )
 
 
-_INDEXES: weakref.WeakKeyDictionary[Engine, PublicIndex] = weakref.WeakKeyDictionary()
-_INDEXES_LOCK = threading.Lock()
-
-
-def public_index(engine: Engine) -> PublicIndex:
-    """The process's public index of ``engine``'s database."""
-    with _INDEXES_LOCK:
-        index = _INDEXES.get(engine)
-        if index is None:
-            index = _INDEXES[engine] = PublicIndex(engine)
-        return index
+#: The process's public index of an engine's database (``public_index(engine)``).
+public_index: PerEngine[PublicIndex] = PerEngine(PublicIndex)
 
 
 def public_check(session: Session, query: str, lang: str) -> PublicAnswer:

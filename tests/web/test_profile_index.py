@@ -474,5 +474,33 @@ def test_key_index_finds_exactly_the_rows_of_a_key() -> None:
     # Longer than any key, a prefix of one, a key with a trailing NUL: nothing.
     assert index.rows("bbbbbbbbbbbbbbbbbbb") == [] and index.rows("b\0") == [] == index.rows("")
     assert [r["v"] for r in index.many(["c", "a", "zz", "a"])] == [2, 6]
+    # Several rows per key, in sorted key order, each key once; junk keys find nothing.
+    assert [r["v"] for r in index.many(["数据", "bb", "b", "b\0", "b" * 30, ""])] == [1, 4, 7, 5]
+    assert index.many([]) == [] == index.many(["zz", "b\0"])
     second = index.reindex(pa.array(["x", "y", "x", None, "y", "z"]))
     assert [r["v"] for r in second.rows("x")] == [2, 4] and second.rows("w") == []
+    assert [r["v"] for r in second.many(["z", "w", "x"])] == [2, 4, 5]
+
+
+def test_the_urlencode_filter_quotes_as_jinja_does() -> None:
+    from jinja2.filters import do_urlencode
+
+    from fengyan.web.templating import make_environment, urlencode
+
+    values: list[Any] = [
+        "ent_3f/ab-1.2~x",
+        "a b",
+        "数据",
+        "a?b&c=d",
+        "x%y",
+        "a+b",
+        "",
+        5,
+        None,
+        {"k": "v w"},
+    ]
+    for value in values:
+        assert urlencode(value) == str(do_urlencode(value))
+    assert urlencode("a b/c") == "a%20b/c" and urlencode("ok/1") == "ok/1"
+    template = make_environment().from_string("/firm/{{ fid|urlencode }}")
+    assert template.render(fid="公司 A") == "/firm/%E5%85%AC%E5%8F%B8%20A"

@@ -18,6 +18,7 @@ they are not re-checked for changes on every render (``auto_reload=False``).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
@@ -25,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2.filters import do_urlencode
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -45,7 +47,23 @@ def make_environment() -> Environment:
         auto_reload=False,
     )
     env.globals["languages"] = ("zh", "en")
+    env.filters["urlencode"] = urlencode
     return env
+
+
+# What ``urllib.parse.quote(..., safe="/")`` leaves as it is.
+_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def urlencode(value: Any) -> str:
+    """Jinja's ``urlencode`` filter, answering ids that need no quoting without quoting them.
+
+    A profile quotes a firm id, record keys and member ids once per link (about a hundred
+    per page); most are plain ASCII, which ``quote`` would return unchanged.
+    """
+    if isinstance(value, str) and _URL_PLAIN.fullmatch(value):
+        return value
+    return str(do_urlencode(value))
 
 
 @cache

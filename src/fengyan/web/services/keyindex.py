@@ -139,11 +139,22 @@ class KeyIndex:
 
     def positions(self, keys: Iterable[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Row numbers in ``table`` of every key of ``keys`` (each key once, key order)."""
-        spans = [self._span(k) for k in sorted(set(keys))]
-        picked = [np.arange(lo, hi, dtype=np.int64) for lo, hi in spans if hi > lo]
-        if not picked:
+        needles = [n for k in sorted(set(keys)) if (n := _needle(k, self.keys)) is not None]
+        if not needles:
             return np.zeros(0, dtype=np.int64)
-        at = np.concatenate(picked)
+        # Every key's span with two searchsorted calls over all needles (not two per key),
+        # then the spans' row numbers laid end to end.
+        wanted = np.array(needles, dtype=self.keys.dtype)
+        lo = np.searchsorted(self.keys, wanted, side="left").astype(np.int64)
+        hi = np.searchsorted(self.keys, wanted, side="right").astype(np.int64)
+        size = hi - lo
+        total = int(size.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64)
+        ends = np.cumsum(size)
+        at: np.ndarray[Any, np.dtype[np.int64]] = np.arange(total, dtype=np.int64) + np.repeat(
+            lo - (ends - size), size
+        )
         return at if self.order is None else self.order[at]
 
     def many(self, keys: Iterable[str]) -> list[dict[str, Any]]:

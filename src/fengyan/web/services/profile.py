@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, PrivateAttr
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from fengyan.db.published import FirmScore, GradeWarning
@@ -26,6 +26,7 @@ from fengyan.i18n import t
 from fengyan.schema import load_schema
 from fengyan.web.audit_hook import record_view_committed
 from fengyan.web.masking import mask_kind, mask_record
+from fengyan.web.perengine import PerEngine
 from fengyan.web.scope import Principal, check_object, filter_arrow
 from fengyan.web.services.common import (
     category_label,
@@ -42,6 +43,7 @@ from fengyan.web.services.common import (
 )
 from fengyan.web.services.config import service_settings
 from fengyan.web.services.firms import FirmRef, published_scores, visible_firm
+from fengyan.web.services.keyindex import KeyIndex
 from fengyan.web.services.lakecache import LakeCache
 
 # Registry fields shown first, in this order; the rest follow in schema order.
@@ -488,10 +490,8 @@ def group(
     members = pa.concat_tables(kept).slice(0, limit).to_pylist() if kept else []
     grades: dict[str, str] = (
         {
-            r.firm_id: r.grade
-            for r in session.execute(
-                _MEMBER_GRADES, {"model": model, "ids": [m["firm_id"] for m in members]}
-            )
+            r["firm_id"]: r["grade"]
+            for r in graded_firms(session, model).many(m["firm_id"] for m in members)
         }
         if members
         else {}
@@ -499,17 +499,93 @@ def group(
     return Group(
         group_id=found["group_id"],
         size=int(found["group_size"]),
+        # Up to ``group_members`` rows of string columns: built without re-validation.
         members=[
-            GroupMember(firm_id=m["firm_id"], name=m["name"], grade=grades.get(m["firm_id"]))
+            GroupMember.model_construct(
+                firm_id=m["firm_id"], name=m["name"], grade=grades.get(m["firm_id"])
+            )
             for m in members
         ],
     )
 
 
+class _RunIndexes:
+    """Firm-id indexes of one engine's published run, rebuilt when the run changes.
+
+    ``firm_score`` and ``warning`` change only when a run is published (in the same
+    transaction that finishes the run), so what they hold for the run
+    :func:`latest_run_id` names can be read once and kept: which firms have published rows,
+    which have a warning history, each model's grades. A first view of a firm that no model
+    graded then asks the database nothing (most firms of a city: no query, no pooled
+    connection), and a group's members' grades are a binary search each instead of an
+    ``IN`` query of a new length (a statement to compile and send almost every time).
+    """
+
+    def __init__(self, _engine: Engine) -> None:
+        self._run: tuple[int | None] | None = None
+        self._made: dict[str, KeyIndex] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        session: Session,
+        name: str,
+        statement: Select[*tuple[Any, ...]],
+        params: dict[str, Any],
+    ) -> KeyIndex:
+        """The index ``name`` of the published run: ``statement``'s rows by their first column."""
+        run = (latest_run_id(session),)
+        with self._lock:
+            if run != self._run:
+                self._run, self._made = run, {}
+            hit = self._made.get(name)
+        if hit is not None:
+            return hit
+        rows = session.execute(statement, params).all()
+        names = list(statement.selected_columns.keys())
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        made = KeyIndex.build(
+            pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}),
+            names[0],
+        )
+        with self._lock:
+            if run == self._run:
+                self._made[name] = made
+        return made
+
+
+_run_indexes: PerEngine[_RunIndexes] = PerEngine(_RunIndexes)
+
+
+def _run_index(
+    session: Session, name: str, statement: Select[*tuple[Any, ...]], **params: Any
+) -> KeyIndex:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return _run_indexes(engine).get(session, name, statement, params)
+
+
+def graded_firms(session: Session, model: str) -> KeyIndex:
+    """Every firm ``model`` graded in the published run, with its grade, by firm id."""
+    return _run_index(session, f"graded/{model}", _GRADES, model=model)
+
+
+def has_published_rows(session: Session, firm_id: str) -> bool:
+    """Whether the published run has ``firm_score`` rows of the firm (any model)."""
+    return bool(_run_index(session, "scored", _SCORED).slice(firm_id, 1).num_rows > 0)
+
+
+def has_warnings(session: Session, firm_id: str) -> bool:
+    """Whether the firm has a warning history."""
+    return bool(_run_index(session, "warned", _WARNED).slice(firm_id, 1).num_rows > 0)
+
+
+_GRADES = select(FirmScore.firm_id, FirmScore.grade).where(FirmScore.model == bindparam("model"))
+_SCORED = select(FirmScore.firm_id).distinct()
+_WARNED = select(GradeWarning.firm_id).distinct()
+
 # Built once (bound parameters): a first view asks each of these once.
-_MEMBER_GRADES = select(FirmScore.firm_id, FirmScore.grade).where(
-    FirmScore.model == bindparam("model"), FirmScore.firm_id.in_(bindparam("ids", expanding=True))
-)
+_GRADES = select(FirmScore.firm_id, FirmScore.grade).where(FirmScore.model == bindparam("model"))
 _WARNINGS = (
     select(
         GradeWarning.run_id,
@@ -575,7 +651,7 @@ def profile(
     if hit is not None:
         check_object(principal, hit.firm.region_code)
         return hit
-    published = published_scores(session, firm_id)
+    published = published_scores(session, firm_id) if has_published_rows(session, firm_id) else []
     firm = visible_firm(session, cache, principal, firm_id, published)
     made = _profile(session, cache, principal, firm, published, model, lang)
     made._key = key
@@ -622,7 +698,7 @@ def _profile(
         holders=holders,
         group=group(session, cache, principal, firm_id, model),
         signals={k: v for k, v in (signals or {}).items() if v is not None and k != "firm_id"},
-        warnings=warning_history(session, firm_id, lang),
+        warnings=warning_history(session, firm_id, lang) if has_warnings(session, firm_id) else [],
         personal_shown=personal or named,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -31,3 +33,16 @@ def test_audit_catalogue_rejects_a_duplicate_action() -> None:
     entry = "case.open: {zh: 立案, en: opened a case, personal_data: false}\n"
     with pytest.raises(AuditError):
         parse_catalogue(entry + entry, "actions.yaml")
+
+
+def test_every_data_file_loader_is_strict() -> None:
+    """No module parses YAML with PyYAML's lenient loader: a duplicate key must be an error."""
+    src = Path(__file__).resolve().parents[1] / "src" / "fengyan"
+    lenient = [
+        f"{path.relative_to(src)}:{number}"
+        for path in sorted(src.rglob("*.py"))
+        if path.name != "yamlstrict.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "yaml.safe_load(" in line or ("yaml.load(" in line and "StrictLoader" not in line)
+    ]
+    assert lenient == []

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Literal
 
 import sqlglot
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from fengyan.schema import FieldSpec, FieldType, Schema, load_schema
+from fengyan.yamlstrict import load_yaml
 
 Grain = Literal["firm", "state", "event"]
 
@@ -275,7 +275,7 @@ def _default_sources() -> SourceCatalog:
 
 def _parse(text: str, origin: str) -> SourceCatalog:
     try:
-        data = _SourcesFile.model_validate(yaml.safe_load(text))
+        data = _SourcesFile.model_validate(load_yaml(text))
     except ValidationError as exc:
         raise SourceError(f"{origin}: {exc}") from None
     sources = {n: s.model_copy(update={"name": n}) for n, s in data.sources.items()}

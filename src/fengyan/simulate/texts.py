@@ -21,7 +21,8 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
+
+from fengyan.yamlstrict import load_yaml
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -30,7 +31,7 @@ _DIGITS = "零一二三四五六七八九"
 def templates() -> dict[str, Any]:
     """The shipped template file."""
     path = resources.files("fengyan.simulate").joinpath("texts.yaml")
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8"))
     return data
 
 

@@ -295,15 +295,22 @@ def _serve(
     if workers:
         cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    return _wait_up(proc, f"http://127.0.0.1:{port}/openapi.json", 120, "fengyan serve")
+
+
+def _wait_up(
+    proc: subprocess.Popen[bytes], url: str, seconds: float, what: str
+) -> subprocess.Popen[bytes]:
+    """``proc`` once ``url`` answers 200; killed, and an error, after ``seconds``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.5)
+            time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("fengyan serve did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
 PAGES = ("profile", "profile_any_firm", "warnings", "public_check", "baseline")
@@ -334,15 +341,7 @@ def _baseline(port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
         "warning",
     ]
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("baseline server did not start")
+    return _wait_up(proc, f"http://127.0.0.1:{port}/ping", 60, "baseline server")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

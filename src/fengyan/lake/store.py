@@ -275,13 +275,12 @@ class Lake:
                     tmp.unlink(missing_ok=True)
                 continue
             out[table] = path
-            try:
+            # OSError: another process is tidying up the same folder.
+            with contextlib.suppress(OSError):
                 kept = sorted(path.parent.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns)
                 for old in kept[:-2]:
                     if old != path:
                         old.unlink(missing_ok=True)
-            except OSError:  # another process is tidying up the same folder
-                pass
         return out
 
     def versions_sql(self, table: str, as_of: datetime | None = None) -> str:

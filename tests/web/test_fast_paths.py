@@ -485,3 +485,40 @@ def test_serve_runs_uvicorn_on_httptools_and_uvloop(
     finally:
         loop.close()
     assert isinstance(loop, asyncio.AbstractEventLoop)
+
+
+def test_thread_pool_and_access_log_settings(
+    sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+    import anyio.to_thread
+    import uvicorn
+
+    from fengyan.cli import web as cli_web
+    from fengyan.web.settings import WebSettings
+
+    assert WebSettings.from_env({}).threads == 8
+    assert WebSettings.from_env({"FENGYAN_WEB_THREADS": "3"}).threads == 3
+    with pytest.raises(ValueError, match="threads"):
+        WebSettings.from_env({"FENGYAN_WEB_THREADS": "0"})
+    assert WebSettings.from_env({"FENGYAN_WEB_ACCESS_LOG": "1"}).access_log is True
+
+    # Each worker's start-up sizes the thread pool sync routes run in.
+    app = create_app(sqlite_workspace, dataclasses.replace(TEST_SETTINGS, threads=3))
+
+    async def pool_size() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(pool_size) == 3
+
+    # `fengyan serve` hands the access-log setting to uvicorn (off unless asked for).
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(options))
+    monkeypatch.setenv("FENGYAN_HOME", str(sqlite_workspace.settings.home))
+    monkeypatch.setenv("FENGYAN_DATABASE_URL", sqlite_workspace.settings.database_url)
+    monkeypatch.setattr("fengyan.web.heap.serving", lambda: None)
+    cli_web.serve(workers=1)
+    monkeypatch.setenv("FENGYAN_WEB_ACCESS_LOG", "1")
+    cli_web.serve(workers=1)
+    assert [o["access_log"] for o in seen] == [False, True]

@@ -53,6 +53,9 @@ def serve(
         "server_header": False,
         "proxy_headers": settings.trust_proxy,
         "log_level": "info",
+        # One line per request costs about a twentieth of a page's CPU; the audit log
+        # records every view of personal data either way (FENGYAN_WEB_ACCESS_LOG=1 to log).
+        "access_log": settings.access_log,
         # httptools' C parser and uvloop when installed (pinned in pyproject.toml), else h11
         # and asyncio; about a fifth less CPU per page (docs/web.md, "Speed").
         "http": "auto",

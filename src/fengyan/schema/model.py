@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -172,12 +173,20 @@ class Schema(BaseModel):
 
     def get(self, name: str) -> EntityType:
         """The type called ``name`` (CamelCase type name or snake_case table name)."""
-        if name in self.types:
-            return self.types[name]
+        found = self.types.get(name) or self._by_alias.get(name) or self._by_alias.get(name.lower())
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    @cached_property
+    def _by_alias(self) -> dict[str, EntityType]:
+        # Pages ask for a type by table name once per record they list: a dict, not a scan.
+        aliases: dict[str, EntityType] = {}
         for t in self.types.values():
-            if t.table == name or t.name.lower() == name.lower():
-                return t
-        raise KeyError(name)
+            aliases.setdefault(t.name.lower(), t)
+        for t in self.types.values():
+            aliases[t.table] = t  # a table name wins over another type's lower-cased name
+        return aliases
 
     # BaseModel.__iter__ yields (field, value) pairs; a Schema iterates over its types.
     def __iter__(self) -> Iterator[EntityType]:  # type: ignore[override]

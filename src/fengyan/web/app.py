@@ -14,9 +14,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -131,6 +134,24 @@ def _docs(request: Request) -> HTMLResponse:
     return response
 
 
+def _lifespan(threads: int) -> Any:
+    """Start-up of one worker: the size of its thread pool.
+
+    Sync routes and database lookups run in anyio's default pool (40 threads unless told).
+    On a small machine 40 threads thrash one interpreter lock: a page that needs 3 ms of
+    CPU is sliced between dozens of others and the slowest twentieth of answers waits for
+    all of them. A few threads serve the queue in arrival order instead (docs/web.md,
+    "Speed"; ``FENGYAN_WEB_THREADS``).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     """The FastAPI application over workspace ``ws``."""
     from fengyan.web.headers import security_headers
@@ -145,6 +166,7 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=_lifespan(settings.threads),
     )
     app.state.workspace = ws
     app.state.settings = settings

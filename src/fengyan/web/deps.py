@@ -141,16 +141,13 @@ class _Resolved:
     by_cookie: bool
 
 
-async def _resolve(
-    request: Request,
-    ws: WorkspaceDep,
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> _Resolved:
+async def _resolve(request: Request, bearer: HTTPAuthorizationCredentials | None) -> _Resolved:
     # A bearer token wins over a cookie: machine clients never depend on ambient browser
     # state. A credential seen in the last few seconds is answered from the worker's cache
     # (security/authcache.py) on the event loop; otherwise it is looked up in the thread
     # pool.
+    ws: Workspace = request.app.state.workspace
+    settings: WebSettings = request.app.state.settings
     if bearer is not None:
         kind, secret = "token", bearer.credentials
         if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 200:
@@ -211,21 +208,37 @@ def _look_up(
     return resolved
 
 
-async def optional_principal(
-    request: Request, resolved: Annotated[_Resolved, Depends(_resolve)]
-) -> Principal:
-    """Whoever asks, possibly anonymous; unsafe cookie requests must carry the CSRF token."""
+async def _principal(request: Request, bearer: HTTPAuthorizationCredentials | None) -> Principal:
+    """Whoever asks, possibly anonymous, resolved once per request; unsafe cookie requests
+    must carry the CSRF token.
+
+    Called by each principal dependency below rather than declared as a dependency of
+    theirs: a chain of four small dependencies cost FastAPI more than the lookup itself.
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    resolved = await _resolve(request, bearer)
     if resolved.by_cookie:
         await check_csrf(request, resolved.principal.csrf_token)
     request.state.principal = resolved.principal
     return resolved.principal
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def optional_principal(request: Request, bearer: Bearer) -> Principal:
+    """Whoever asks, possibly anonymous; unsafe cookie requests must carry the CSRF token."""
+    return await _principal(request, bearer)
+
+
 OptionalPrincipal = Annotated[Principal, Depends(optional_principal)]
 
 
-async def current_principal(principal: OptionalPrincipal) -> Principal:
+async def current_principal(request: Request, bearer: Bearer) -> Principal:
     """The signed-in user or token holder; 401 for anyone else."""
+    principal = await _principal(request, bearer)
     if not principal.authenticated:
         raise NotAuthenticated()
     return principal
@@ -239,7 +252,8 @@ def require(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     if permission not in load_policy().permissions:
         raise ValueError(f"permission {permission!r} is not declared in policy.yaml")
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(request: Request, bearer: Bearer) -> Principal:
+        principal = await current_principal(request, bearer)
         if not principal.can(permission):
             raise Forbidden()
         return principal

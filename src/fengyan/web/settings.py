@@ -70,6 +70,8 @@ class WebSettings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    threads: int = 8
+    access_log: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -85,6 +87,7 @@ class WebSettings:
             "push_max_mb",
             "argon2_time_cost",
             "argon2_parallelism",
+            "threads",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"web setting {name} must be a positive integer")
@@ -171,4 +174,6 @@ class WebSettings:
             argon2_time_cost=integer("ARGON2_TIME", 3),
             argon2_memory_kib=integer("ARGON2_MEMORY_KIB", 65536),
             argon2_parallelism=integer("ARGON2_PARALLELISM", 4),
+            threads=integer("THREADS", 8),
+            access_log=flag("ACCESS_LOG", False),
         )

@@ -105,6 +105,55 @@ def test_two_workers_share_sessions_csrf_and_the_lockout_count(
         assert a.get("/api/v1/me").status_code == 401
 
 
+def _assert_connections_spread(parent: int, port: int) -> None:
+    """Connections opened while one worker is busy still land on both workers.
+
+    Each worker listens on its own SO_REUSEPORT socket (web/workers.py) and the kernel
+    assigns a connection to a socket when it arrives; with one shared socket, the worker
+    that happens to be free accepts the whole burst and keeps those connections for their
+    lifetime (48 of wrk's 50 on one worker, measured). The busy worker is simulated by
+    stopping it (SIGSTOP) while 40 connections open.
+    """
+    import psutil
+
+    workers = [
+        child
+        for child in psutil.Process(parent).children()
+        if any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            for c in child.net_connections("tcp")
+        )
+    ]
+    assert len(workers) == 2
+    busy = workers[0]
+    busy.suspend()
+    try:
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    finally:
+        busy.resume()
+    try:
+        held: list[int] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            held = [
+                sum(
+                    1
+                    for c in w.net_connections("tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+                )
+                for w in workers
+            ]
+            if sum(held) >= 40:
+                break
+            time.sleep(0.2)
+        held = [h for h in held if h]
+        # Binomial(40, 1/2): fewer than 8 on a worker has a chance of about 1 in 10^5.
+        assert len(held) == 2 and min(held) >= 8, held
+    finally:
+        for c in conns:
+            c.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -154,6 +203,8 @@ def test_serve_with_two_workers(sqlite_workspace: Workspace, tmp_path: Path) -> 
             assert r.status_code == 200 and r.json()["total"] == 4
         page = httpx.get(f"{base}/firm/{firm_id_for(HOME_FIRM)}", headers=auth, timeout=30)
         assert page.status_code == 200 and firm_name_for(HOME_FIRM) in page.text
+        if sys.platform.startswith("linux"):
+            _assert_connections_spread(proc.pid, port)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -40,6 +40,7 @@ def serve(
 
     from fengyan.web.app import create_app
     from fengyan.web.settings import WebSettings
+    from fengyan.web.workers import reuse_port_supported, serve_workers
 
     settings = WebSettings.from_env()
     ws = Workspace.from_env(home)
@@ -71,8 +72,14 @@ def serve(
         serving()  # docs/web.md, "Speed": the garbage collector and the long-lived heap
         uvicorn.run(app, **options)
         return
-    # Several processes: uvicorn imports the app factory in each worker, which reads the
-    # same environment. What each worker keeps to itself (rate limits, caches, the lake
-    # copy, the audit writer) and what they share (the database) is in docs/web.md.
+    # Several processes: each imports the app factory, which reads the same environment.
+    # What each worker keeps to itself (rate limits, caches, the lake copy, the audit
+    # writer) and what they share (the database) is in docs/web.md. On Linux each worker
+    # listens on its own SO_REUSEPORT socket (web/workers.py: connections spread evenly).
     os.environ["FENGYAN_HOME"] = str(ws.settings.home)
+    if reuse_port_supported():
+        code = serve_workers(bind_host, bind_port, processes, options)
+        if code:
+            raise typer.Exit(code)
+        return
     uvicorn.run("fengyan.web.app:app_from_env", factory=True, workers=processes, **options)

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from scipy import sparse  # type: ignore[import-untyped]
 
 from fengyan.graph.config import ContagionSettings
+from fengyan.graph.nodes import codes_of, decode, node_index, prefix_range
 from fengyan.graph.ownership import encode
 
 CONTAGION_SCHEMA = pa.schema(
@@ -174,32 +175,62 @@ def contagion(edges: pa.Table, seeds: dict[str, float], settings: ContagionSetti
     ``percentile``: the share of firms with a lower score (tied firms share one value).
     Rows are ordered by firm id.
     """
+    ids, (src, dst) = node_index(edges["src"], edges["dst"])
+    relation = pc.dictionary_encode(edges["relation"].combine_chunks())
+    share = pc.fill_null(edges["share"], np.nan).to_numpy(zero_copy_only=False)
+    return contagion_codes(
+        ids,
+        src,
+        dst,
+        relation.indices.to_numpy(zero_copy_only=False),
+        tuple(relation.dictionary.to_pylist()),
+        share.astype(np.float64),
+        seeds,
+        settings,
+    )
+
+
+def contagion_codes(
+    ids: pa.Array,
+    src: np.ndarray,
+    dst: np.ndarray,
+    relation: np.ndarray,
+    relations: tuple[str, ...],
+    share: np.ndarray,
+    seeds: dict[str, float],
+    settings: ContagionSettings,
+) -> pa.Table:
+    """:func:`contagion` of the edges ``src → dst`` given as codes into the sorted node
+    dictionary ``ids`` (:mod:`fengyan.graph.nodes`), each of relation
+    ``relations[relation]`` and ``share`` (NaN: none)."""
     weights = settings.weights
-    wanted = pc.is_in(edges["relation"], value_set=pa.array(list(weights), pa.string()))
-    # Filtering copies the table; with every relation weighted (the default) keep it as is.
-    sub = edges if pc.all(wanted).as_py() is not False else edges.filter(wanted)
+    per_relation = np.array([weights.get(r, np.nan) for r in relations], dtype=np.float64)
+    w = per_relation[relation.astype(np.int64)] if len(relation) else np.zeros(0)
+    wanted = ~np.isnan(w)
+    if not wanted.all():
+        src, dst, w, share = src[wanted], dst[wanted], w[wanted], share[wanted]
     del wanted
-    ids, codes = encode(sub["src"], sub["dst"])
-    n, m = len(ids), sub.num_rows
-    s, d = codes[:m], codes[m:]
-    names = pa.array(list(weights), pa.string())
-    per_relation = np.asarray(list(weights.values()), dtype=np.float64)
-    rel = pc.index_in(sub["relation"], value_set=names).to_numpy(zero_copy_only=False)
-    w = per_relation[rel.astype(np.int64)] if m else np.zeros(0)
-    share = pc.fill_null(sub["share"], np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
     w = np.where(np.isnan(share), w, w * share)
-    del sub, rel, share, codes
+    # The graph's own nodes, numbered in order of first sight as the edges list them (the
+    # numbering decides the order of sums and of ties below: kept as it always was).
+    local, codes = encode(pa.array(src), pa.array(dst))
+    n, m = len(local), len(src)
+    s, d = codes[:m], codes[m:]
+    del codes
+    node = local.to_numpy(zero_copy_only=False).astype(np.int64)
     reset = np.zeros(n)
     if seeds and n:
-        seed_ids = pa.array(list(seeds), pa.string())
-        at = pc.index_in(seed_ids, value_set=ids).to_numpy(zero_copy_only=False)
-        found = ~np.isnan(at.astype(np.float64))
+        seed_codes = codes_of(ids, pa.array(list(seeds), pa.string()))
+        at = pc.index_in(pa.array(seed_codes, mask=seed_codes < 0), value_set=local)
+        at_np = pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        found = at_np >= 0
         np.add.at(
             reset,
-            at[found].astype(np.int64),
+            at_np[found],
             np.asarray(list(seeds.values()), dtype=np.float64)[found],
         )
-    is_firm = pc.starts_with(ids, "ent:").to_numpy(zero_copy_only=False)
+    lo, hi = prefix_range(ids, "ent:")
+    is_firm = (node >= lo) & (node < hi)
     if reset.sum() > 0:
         c = settings
         s, d, w = merge_parallel(n, s, d, w)
@@ -208,21 +239,24 @@ def contagion(edges: pa.Table, seeds: dict[str, float], settings: ContagionSetti
     else:
         scores = np.zeros(n)
         origin, hops = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int16)
+    del s, d, w
     firm_rows = np.flatnonzero(is_firm)
     firm_scores = scores[firm_rows]
     rank = pc.rank(pa.array(firm_scores), tiebreaker="min").to_numpy(zero_copy_only=False)
     pct = (rank - 1) / max(len(firm_rows) - 1, 1)
+    # Rows in firm id order: code order.
+    order = np.argsort(node[firm_rows], kind="stable")
+    firm_rows, firm_scores, pct = firm_rows[order], firm_scores[order], pct[order]
     origin_f = origin[firm_rows]
     reached = origin_f >= 0
-    table = pa.table(
+    return pa.table(
         {
-            "firm_id": ids.take(pa.array(firm_rows)),
+            "firm_id": decode(ids, node[firm_rows]),
             "score": pa.array(firm_scores, pa.float64()),
             "percentile": pa.array(pct, pa.float64()),
             "seed": pa.array(reset[firm_rows] > 0, pa.bool_()),
-            "source_seed": ids.take(pa.array(np.where(reached, origin_f, 0), mask=~reached)),
+            "source_seed": decode(ids, np.where(reached, node[np.maximum(origin_f, 0)], -1)),
             "source_hops": pa.array(hops[firm_rows], pa.int16(), mask=~reached),
         },
         schema=CONTAGION_SCHEMA,
     )
-    return table.take(pc.sort_indices(table["firm_id"]))

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from scipy import sparse  # type: ignore[import-untyped]
 
 from fengyan.graph.config import OwnershipSettings
+from fengyan.graph.nodes import decode, decode_lists, node_index, prefix_range
 
 BASES: Final = ("majority_chain", "integrated_majority", "largest_share", "officer_role")
 
@@ -348,10 +349,11 @@ def majority_chains(shareholdings: pa.Table, majority: float, inclusive: bool) -
 
 
 def encode(*columns: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Distinct values of the string ``columns`` (first-seen order) and every row's index
-    into them, the columns one after the other (hash-based: no sort of the strings)."""
+    """Distinct values of the string (or integer: node codes) ``columns`` (first-seen
+    order) and every row's index into them, the columns one after the other (hash-based:
+    no sort of the strings)."""
     chunks = [
-        chunk.cast(pa.string())
+        chunk if pa.types.is_integer(chunk.type) else chunk.cast(pa.string())
         for column in columns
         for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
     ]
@@ -369,6 +371,36 @@ def controllers(
 ) -> Controllers:
     """Holdings and controllers from ``shareholdings(owner, asset, share)`` (0–1) and
     ``officers(person, firm, role)``, all canonical ids."""
+    ids, (owner, asset, person, firm) = node_index(
+        shareholdings["owner"], shareholdings["asset"], officers["person"], officers["firm"]
+    )
+    roles = pa.array(list(settings.officer_roles), pa.string())
+    coded = controller_codes(
+        pa.table({"owner": owner, "asset": asset, "share": shareholdings["share"]}),
+        pa.table(
+            {
+                "person": person,
+                "firm": firm,
+                "role_rank": pc.index_in(officers["role"].cast(pa.string()), value_set=roles),
+            }
+        ),
+        settings,
+        prefix_range(ids, "per:"),
+    )
+    return decode_controllers(ids, coded)
+
+
+def controller_codes(
+    shareholdings: pa.Table,
+    officers: pa.Table,
+    settings: OwnershipSettings,
+    persons: tuple[int, int],
+) -> Controllers:
+    """:func:`controllers` over node codes (:mod:`fengyan.graph.nodes`; code order is id
+    order, so every ranking and tie-break is the one over ids): ``shareholdings(owner,
+    asset, share)``, ``officers(person, firm, role_rank)`` with ``role_rank`` the place of
+    the officer's role in ``officer_roles`` (null if not there) and ``persons`` the range
+    of person codes. The tables hold codes: :func:`decode_controllers` turns them to ids."""
     holdings, store, iterations = integrated_sparse(shareholdings, settings)
     con = duckdb.connect()
     try:
@@ -377,16 +409,18 @@ def controllers(
             """
             SELECT *, row_number() OVER (PARTITION BY firm_id ORDER BY share DESC, holder_id)
                       AS rank,
-                   starts_with(holder_id, 'per:') AND share >= ? AS beneficial_owner
+                   holder_id >= ? AND holder_id < ? AND share >= ? AS beneficial_owner
             FROM holdings_in WHERE share >= ?
             QUALIFY rank <= ?
             ORDER BY firm_id, rank
             """,
-            params=[settings.beneficial_owner, settings.min_share, settings.top],
+            params=[*persons, settings.beneficial_owner, settings.min_share, settings.top],
         ).to_arrow_table()
+        con.unregister("holdings_in")
         del holdings
         # Chains only for the holders reported (a few per firm, not every pair).
         paths = paths_of(store, ranked["pair"].to_numpy(zero_copy_only=False))
+        del store
         ranked = pa.table(
             {
                 "firm_id": ranked["firm_id"],
@@ -398,24 +432,40 @@ def controllers(
                 "beneficial_owner": ranked["beneficial_owner"],
             }
         )
-        con.unregister("holdings_in")
         con.register("ranked", ranked)
         con.register(
             "chains", majority_chains(shareholdings, settings.majority, settings.inclusive)
         )
         con.register("officers_in", officers)
-        roles = pa.table(
-            {
-                "role": list(settings.officer_roles),
-                "role_rank": list(range(len(settings.officer_roles))),
-            },
-            schema=pa.schema([("role", pa.string()), ("role_rank", pa.int64())]),
-        )
-        con.register("roles", roles)
         control = _choose(con, settings)
     finally:
         con.close()
     return Controllers(ranked, control, iterations)
+
+
+def decode_controllers(ids: pa.Array, coded: Controllers) -> Controllers:
+    """The tables of :func:`controller_codes` with ids in place of codes."""
+    h, c = coded.holdings, coded.control
+    holdings = pa.table(
+        {
+            "firm_id": decode(ids, h["firm_id"]),
+            "holder_id": decode(ids, h["holder_id"]),
+            "share": h["share"],
+            "path": decode_lists(ids, h["path"]),
+            "path_share": h["path_share"],
+            "rank": h["rank"],
+            "beneficial_owner": h["beneficial_owner"],
+        }
+    )
+    control = pa.table(
+        {
+            "firm_id": decode(ids, c["firm_id"]),
+            "controller_id": decode(ids, c["controller_id"]),
+            "basis": c["basis"],
+            "path": decode_lists(ids, c["path"]),
+        }
+    )
+    return Controllers(holdings, control, coded.iterations)
 
 
 def _choose(con: duckdb.DuckDBPyConnection, settings: OwnershipSettings) -> pa.Table:
@@ -428,8 +478,8 @@ def _choose(con: duckdb.DuckDBPyConnection, settings: OwnershipSettings) -> pa.T
                    lead(share) OVER (PARTITION BY firm_id ORDER BY rank) AS runner_up, rank
             FROM ranked QUALIFY rank = 1
         ), officer AS (
-            SELECT o.firm AS firm_id, arg_min(o.person, (r.role_rank, o.person)) AS person
-            FROM officers_in o JOIN roles r USING (role) GROUP BY o.firm
+            SELECT firm AS firm_id, arg_min(person, (role_rank, person)) AS person
+            FROM officers_in WHERE role_rank IS NOT NULL GROUP BY firm
         ), firms AS (
             SELECT firm_id FROM ranked UNION SELECT firm_id FROM chains
             UNION SELECT firm_id FROM officer

@@ -20,14 +20,16 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from fengyan.clock import CHINA_TZ, now
-from fengyan.graph.build import load_edges
+from fengyan.graph.build import RELATIONS, EdgeCodes, edge_rows
 from fengyan.graph.config import GraphSettings, load_settings
-from fengyan.graph.contagion import contagion
-from fengyan.graph.groups import group_edges, groups
-from fengyan.graph.ownership import controllers
+from fengyan.graph.contagion import contagion_codes
+from fengyan.graph.groups import group_codes, group_edge_codes
+from fengyan.graph.nodes import prefix_range
+from fengyan.graph.ownership import Controllers, controller_codes, decode_controllers
 from fengyan.graph.signals import signals
 from fengyan.resolve.service import StepClock
 from fengyan.workspace import Workspace
@@ -78,6 +80,49 @@ def _seeds(con: duckdb.DuckDBPyConnection, settings: GraphSettings) -> dict[str,
     return dict(rows)
 
 
+def _controllers(edges: EdgeCodes, settings: GraphSettings) -> Controllers:
+    """:func:`fengyan.graph.ownership.controller_codes` of the edges' holdings and posts."""
+    holding = np.flatnonzero(edges.relation == edges.relation_code("shareholding"))
+    officer = np.flatnonzero(edges.relation == edges.relation_code("officer"))
+    # The place of each role in officer_roles (-1: not there), by role code.
+    listed = list(settings.ownership.officer_roles)
+    rank = np.array([listed.index(r) if r in listed else -1 for r in edges.roles], np.int64)
+    role_rank = rank[edges.role[officer]]
+    share = edges.share[holding]
+    return controller_codes(
+        pa.table(
+            {
+                "owner": pa.array(edges.src[holding]),
+                "asset": pa.array(edges.dst[holding]),
+                "share": pa.array(np.where(np.isnan(share), 0.0, share)),
+            }
+        ),
+        pa.table(
+            {
+                "person": pa.array(edges.src[officer]),
+                "firm": pa.array(edges.dst[officer]),
+                "role_rank": pa.array(role_rank, mask=role_rank < 0),
+            }
+        ),
+        settings.ownership,
+        prefix_range(edges.ids, "per:"),
+    )
+
+
+def _connect(
+    ws: Workspace, as_of: datetime | None, settings: GraphSettings
+) -> duckdb.DuckDBPyConnection:
+    """A lake connection with the graph's DuckDB memory limit (spilling under ``home``)."""
+    con = ws.lake.connect(as_of)
+    if settings.memory_limit is not None:
+        spill = ws.settings.home / "tmp" / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        # Both values are checked: the limit by its pattern, the path is ours.
+        con.execute(f"SET memory_limit = '{settings.memory_limit}'")
+        con.execute("SET temp_directory = '" + spill.as_posix().replace("'", "''") + "'")
+    return con
+
+
 def build_graph(
     ws: Workspace, as_of: datetime | None = None, settings: GraphSettings | None = None
 ) -> GraphReport:
@@ -87,53 +132,58 @@ def build_graph(
     today = (as_of or now()).astimezone(CHINA_TZ).date()
     ws.lake.materialise([*LAKE_TABLES, *(seed.table for seed in settings.contagion.seeds)])
     clock.lap("materialise")
-    con = ws.lake.connect(as_of)
+    # One lake connection for the edges, closed at once: DuckDB keeps the memory of its
+    # queries (gigabytes at a city's scale) until its connection closes.
+    con = _connect(ws, as_of, settings)
     try:
-        if settings.memory_limit is not None:
-            spill = ws.settings.home / "tmp" / "duckdb"
-            spill.mkdir(parents=True, exist_ok=True)
-            # Both values are checked: the limit by its pattern, the path is ours.
-            con.execute(f"SET memory_limit = '{settings.memory_limit}'")
-            con.execute("SET temp_directory = '" + spill.as_posix().replace("'", "''") + "'")
-        edges = load_edges(con, today)
-        clock.lap("edges")
-        holdings = edges.filter(pa.compute.equal(edges["relation"], "shareholding"))
-        officers = edges.filter(pa.compute.equal(edges["relation"], "officer"))
-        ctrl = controllers(
-            pa.table(
-                {
-                    "owner": holdings["src"],
-                    "asset": holdings["dst"],
-                    "share": pa.compute.fill_null(holdings["share"], 0.0),
-                }
-            ),
-            pa.table(
-                {"person": officers["src"], "firm": officers["dst"], "role": officers["role"]}
-            ),
-            settings.ownership,
-        )
-        del holdings, officers  # copies of a third of the edges: not kept through the run
-        clock.lap("controllers")
         firms = con.sql(
             """SELECT canonical_id FROM resolved_entity WHERE entity_kind = 'enterprise'
                AND kind <> 'unregistered'"""
         ).to_arrow_table()["canonical_id"]
-        grouped = groups(group_edges(edges, ctrl.control, settings.groups), firms)
-        clock.lap("groups")
-        signal = signals(con, edges, settings.signals)
-        clock.lap("signals")
-        spread = contagion(edges, _seeds(con, settings), settings.contagion)
-        clock.lap("contagion")
+        raw = edge_rows(con, today)
     finally:
         con.close()
+    # Integer node codes from here on; ids again only in the tables written.
+    edges = EdgeCodes.from_rows(raw, [firms], RELATIONS)
+    firm_codes = edges.extra[0]
+    del firms, raw
+    clock.lap("edges")
+    coded = _controllers(edges, settings)
+    clock.lap("controllers")
+    grouped = group_codes(
+        edges.ids, group_edge_codes(edges, coded.control, settings.groups), firm_codes
+    )
+    del firm_codes
+    ctrl = decode_controllers(edges.ids, coded)
+    del coded
+    clock.lap("groups")
+    con = _connect(ws, as_of, settings)
+    try:
+        signal = signals(con, edges, settings.signals)
+        clock.lap("signals")
+        seeds = _seeds(con, settings)
+    finally:
+        con.close()
+    spread = contagion_codes(
+        edges.ids,
+        edges.src,
+        edges.dst,
+        edges.relation,
+        edges.relations,
+        edges.share,
+        seeds,
+        settings.contagion,
+    )
+    clock.lap("contagion")
     tables = {
-        "graph_edge": edges,
+        "graph_edge": edges.table(),
         "graph_holding": ctrl.holdings,
         "graph_controller": ctrl.control,
         "graph_group": grouped,
         "graph_signal": signal,
         "graph_contagion": spread,
     }
+    del edges
     run = ws.lake.write_derived(STAGE, tables)
     clock.lap("write")
     clock.total()

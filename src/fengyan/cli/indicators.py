@@ -27,6 +27,14 @@ def indicators(
             "--firm", help="Only this canonical firm id (repeatable); nothing is written."
         ),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="With --firm: the warm incremental path (source rows keyed by firm once,"
+            " then each firm's indicators and index scores alone), with its timings.",
+        ),
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Compute every indicator for every firm and write the indicator_* tables."""
@@ -35,6 +43,16 @@ def indicators(
     from fengyan.indicators.spec import SpecError
 
     ws = Workspace.from_env(home)
+    if incremental:
+        if not firm:
+            fail(console, t("indicators_incremental_needs_firm"))
+        try:
+            _incremental(ws, as_of, firm)
+        except SpecError as exc:
+            fail(console, t("indicators_spec_error", detail=exc))
+        except (CompileError, LookupError) as exc:
+            fail(console, t("indicators_cannot_run", detail=exc))
+        return
     try:
         report = compute_indicators(ws, as_of, firms=firm or None)
     except SpecError as exc:
@@ -55,6 +73,31 @@ def indicators(
         console.print(t("indicators_written", run=report.run))
     for firm_id in firm or []:
         _show_firm(report.tables, firm_id, report.as_of)
+
+
+def _incremental(ws: Workspace, as_of: datetime | None, firms: list[str]) -> None:
+    """Each firm through the warm path (``IncrementalScorer``), as a service would."""
+    import time
+
+    from fengyan.index.pipeline import rescore_firms
+
+    mark = time.perf_counter()
+    scorer, _ = rescore_firms(ws, as_of=as_of)
+    try:
+        console.print(t("indicators_incremental_ready", seconds=time.perf_counter() - mark))
+        for result in rescore_firms(ws, firms, scorer=scorer)[1]:
+            _show_firm(dict(result.tables), result.firm_id, result.as_of)
+            if not result.known:
+                continue
+            grades = ", ".join(
+                f"{m['model']} {m['grade']} {m['score']:.1f}" for m in result.index or []
+            )
+            ms = 1000 * sum(result.seconds.values())
+            console.print(
+                t("indicators_incremental_firm", firm=result.firm_id, ms=ms, grades=grades)
+            )
+    finally:
+        scorer.close()
 
 
 def _show_firm(tables: dict[str, object], firm_id: str, as_of: object) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -20,6 +20,9 @@ import pyarrow.parquet as pq
 from fengyan.clock import CHINA_TZ, now
 from fengyan.index.service import IndexReport, run_index
 from fengyan.workspace import Workspace
+
+if TYPE_CHECKING:
+    from fengyan.indicators.incremental import FirmResult, IncrementalScorer
 
 STAGES = ("ingest", "resolve", "graph", "text", "indicators", "index", "warnings")
 
@@ -112,6 +115,32 @@ def _indicators(ws: Workspace, as_of: datetime | None) -> str:
     if indicators is not None:
         parts.append(f"{indicators if isinstance(indicators, int) else len(indicators)} indicators")
     return ", ".join(parts)
+
+
+def rescore_firms(
+    ws: Workspace,
+    firms: Sequence[str] | None = None,
+    as_of: date | datetime | None = None,
+    *,
+    scorer: IncrementalScorer | None = None,
+) -> tuple[IncrementalScorer, list[FirmResult]]:
+    """Re-score firms as their records arrive (F4): indicators and index of each, alone.
+
+    ``firms``: these firms; None: the firms whose source rows changed since the scorer
+    last looked at the lake (new batches; a first call with None only builds it). Pass
+    the returned scorer back: the first call builds it (the full plan's source rows,
+    once), every later one costs a directory listing plus, per firm, a fraction of a
+    restricted run (docs/engine.md, "Warm incremental rescoring").
+    """
+    from fengyan.indicators.incremental import IncrementalScorer
+
+    if scorer is None:
+        scorer = IncrementalScorer(ws, as_of)
+        if firms is None:
+            return scorer, []
+    if firms is None:
+        return scorer, scorer.rescore_changed()
+    return scorer, scorer.rescore_many(firms)
 
 
 def run_pipeline(

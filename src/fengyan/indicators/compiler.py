@@ -138,6 +138,10 @@ class _Compiler:
         self._term_cols: dict[str, dict[tuple[str, str, str], str]] = {}
         # Per source: its evidence rows (SQL and condition trees), read by its output step.
         self._evidence_sql: dict[str, tuple[str, dict[str, exp.Expression]]] = {}
+        # Per event/state indicator: its evidence rows (firm, indicator, key, rn), SQL.
+        self._evidence_part: dict[str, str] = {}
+        # Sources whose evidence rows are stored (rank or derived indicators cite them).
+        self._cited: set[str] = set()
         # A restricted run's lake tables read by several sources: table → its step.
         self._shared: dict[str, str] = {}
 
@@ -292,11 +296,15 @@ class _Compiler:
                     table, self.as_of, self.available, self.terms, restricted=self.firms is not None
                 )
                 # A restricted run reads a few firms' rows: a view lets the engine push the
-                # source step's firm filter into it instead of building it for the lake.
+                # source step's firm filter into it instead of building it for the lake. A
+                # full run stores it unless one source step reads it once (no term tests):
+                # then storing every column of it would only copy what that step selects.
+                readers = [s for s in self.used_sources if self._source(s).table == table]
+                once = len(readers) == 1 and not self.term_tests(readers[0])
                 self.add(
                     table,
                     sql,
-                    materialise=self.firms is None,
+                    materialise=self.firms is None and not once,
                     description=f"view {table} (sources.yaml)",
                 )
                 self.available.add(table)
@@ -578,7 +586,8 @@ class _Compiler:
                 if not isinstance(s.normalise, Rank)
             )
             extra = ""
-            if self._firm_evidence(name):
+            evidence = self._firm_evidence(name)
+            if evidence:
                 # A firm-grain source cites the firm's row(s) for every indicator scoring
                 # > 0: one list per firm, made here instead of per (firm, indicator).
                 inner = inner.select(
@@ -586,6 +595,9 @@ class _Compiler:
                     copy=False,
                 )
                 extra = f", {EVIDENCE_COLUMN}"
+            agg: exp.Query = inner
+            if self.firms is None and self._row_values(name, specs):
+                agg = self.single_rows(name, specs, inner, evidence)
             # One parse for the outer selects; the aggregation tree goes in without a copy.
             query = _parse(
                 f"SELECT firm_id, {', '.join(col('v', s.id) for s in specs)}{scored}{extra}"
@@ -593,7 +605,7 @@ class _Compiler:
             )
             table = query.find(exp.Table)
             assert table is not None and table.name == "ind__aggregate"
-            table.replace(inner.subquery("g", copy=False))
+            table.replace(agg.subquery("g", copy=False))
             self.steps.append(
                 Step(
                     f"ind__agg_{name}",
@@ -601,6 +613,51 @@ class _Compiler:
                     description=f"{len(specs)} indicators over {name}: values and scores",
                 )
             )
+
+    def _row_values(self, name: str, specs: list[IndicatorSpec]) -> bool:
+        """Whether every indicator of a firm-grain source is a row expression."""
+        return self._source(name).grain == "firm" and not any(
+            self.specs.exprs[s.id].value.aggregate for s in specs
+        )
+
+    def single_rows(
+        self, name: str, specs: list[IndicatorSpec], grouped: exp.Select, evidence: bool
+    ) -> exp.Query:
+        """A firm-grain source's aggregation without grouping the firms with one row.
+
+        Nearly every firm has one row (several only when a branch's code reaches its
+        parent): its values are the row expressions themselves, which is what the
+        ``max()`` over one row gives, and its evidence list is its one key. Only the
+        firms with several rows (``ind__many_<source>``) are grouped.
+        """
+        many = f"ind__many_{name}"
+        self.add(
+            many,
+            f"SELECT firm_id FROM ind__src_{name} GROUP BY firm_id HAVING COUNT(*) > 1",
+            description=f"firms with several rows in {name}",
+        )
+        single = exp.select(
+            "firm_id", *(exp.alias_(self.row_expr(s), col("a", s.id)) for s in specs)
+        ).from_(f"ind__src_{name}")
+        if evidence:
+            single = single.select(
+                exp.alias_(exp.Array(expressions=[exp.column("evidence_key")]), EVIDENCE_COLUMN),
+                copy=False,
+            )
+        single = single.where(f"firm_id NOT IN (SELECT firm_id FROM {many})", copy=False)
+        grouped = grouped.where(f"firm_id IN (SELECT firm_id FROM {many})", copy=False)
+        return exp.union(single, grouped, distinct=False)
+
+    def row_expr(self, spec: IndicatorSpec) -> exp.Expression:
+        """``aggregate_expr`` of a row expression over a firm's only row."""
+        tree: exp.Expression = exp.Cast(
+            this=self.rewrite_tree(self.specs.exprs[spec.id].value.tree, spec.source),
+            to=exp.DataType.build("DOUBLE"),
+        )
+        where = self.condition(spec)
+        if where is not None:
+            tree = exp.Case(ifs=[exp.If(this=where.copy(), true=tree)])
+        return exp.Cast(this=tree, to=exp.DataType.build("DOUBLE"))
 
     def _firm_evidence(self, name: str) -> bool:
         """Whether the source's aggregation carries the per-firm evidence list."""
@@ -786,12 +843,14 @@ class _Compiler:
             if cond is not None:
                 subs[key] = exp.Paren(this=cond)
             where = f"{key} AND " if cond is not None else ""
-            parts.append(
+            part = (
                 f"SELECT firm_id, {lit(s.id)} AS indicator_id, evidence_key, rn FROM ("
                 f"SELECT firm_id, evidence_key, ROW_NUMBER() OVER (PARTITION BY firm_id"
                 f" ORDER BY {', '.join(order)}) AS rn FROM ind__src_{s.source}"
                 f" WHERE {where}firm_id IN ({self.scored_firms(s)})) AS x WHERE rn <= {limit}"
             )
+            self._evidence_part[s.id] = part
+            parts.append(part)
         return " UNION ALL ".join(parts)
 
     def evidence(self) -> None:
@@ -826,6 +885,7 @@ class _Compiler:
                     subs=subs,
                 )
                 shared.append(name)
+                self._cited.add(name)
                 sql, subs = f"SELECT * FROM ind__evidence_{name}", {}
             self._evidence_sql[name] = (sql, subs)
         if not refs:
@@ -892,6 +952,38 @@ class _Compiler:
             ") AS w WHERE score > 0"
         )
 
+    def long_with_evidence(self, name: str, specs: list[IndicatorSpec], consts: list[str]) -> str:
+        """A full run's ``indicator_value`` rows of an event or state source.
+
+        Per indicator: its firms scoring > 0 joined on the firm with their evidence list
+        (grouped per firm), instead of one union of every indicator's rows joined with
+        evidence grouped per (firm, indicator): one string key per join and group, and
+        smaller ones (at 1M firms the evidence was two thirds of the output's work
+        before the sort). ``consts``: the rows of firms without rows in the source, which
+        have no evidence.
+        """
+        parts = []
+        for s in specs:
+            rows = (
+                f"SELECT firm_id, evidence_key, rn FROM ind__evidence_{name}"
+                f" WHERE indicator_id = {lit(s.id)}"
+                if name in self._cited
+                else self._evidence_part[s.id]
+            )
+            parts.append(
+                f"SELECT a.firm_id, {lit(s.id)} AS indicator_id, a.{col('v', s.id)} AS value,"
+                f" a.{col('s', s.id)} AS score, e.evidence FROM ind__agg_{name} AS a LEFT JOIN ("
+                "SELECT firm_id, ARRAY_AGG(evidence_key ORDER BY rn) AS evidence"
+                f" FROM ({rows}) AS b GROUP BY firm_id) AS e ON e.firm_id = a.firm_id"
+                f" WHERE a.{col('s', s.id)} > 0"
+            )
+        parts += [
+            "SELECT firm_id, indicator_id, value, score, CAST(NULL AS VARCHAR[]) AS evidence"
+            f" FROM ({rows}) AS c"
+            for rows in consts
+        ]
+        return " UNION ALL ".join(parts)
+
     def outputs(self, ranks: list[IndicatorSpec]) -> None:
         aliases = {name: f"a{i}" for i, name in enumerate(self.used_sources)}
         cols = []
@@ -950,6 +1042,16 @@ class _Compiler:
                 pieces.append(f"SELECT * FROM ind__long_{name}")
                 continue
             evidence, subs = self._evidence_sql[name]
+            if self.firms is None:
+                self.add(
+                    f"ind__long_{name}",
+                    self.long_with_evidence(name, specs, rows[1:]),
+                    materialise=False,
+                    description=f"indicator_value rows of {name}'s indicators with their evidence",
+                    subs=subs,
+                )
+                pieces.append(f"SELECT * FROM ind__long_{name}")
+                continue
             self.add(
                 f"ind__long_{name}",
                 "SELECT l.firm_id, l.indicator_id, l.value, l.score, e.evidence"

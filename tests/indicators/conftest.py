@@ -43,6 +43,25 @@ def complaint(cid: str, received: str, **kw: object) -> dict[str, object]:
     return {"complaint_id": cid, "channel": "12345热线", "received_at": at, "_valid_from": at, **kw}
 
 
+def add_late_complaint(tiny: TinyCity) -> None:
+    """A complaint about firm C received on 2024-07-20 (after the usual as-of dates)."""
+    tiny.build.put(
+        "complaint",
+        [
+            complaint(
+                "c8",
+                "2024-07-20T09:00:00",
+                credit_code=CC,
+                amount=3e5,
+                category="非法集资",
+                complainant_id_hash="h6",
+            )
+        ],
+        day("2024-07-20"),
+        key="complaint_id",
+    )
+
+
 def build_tiny_city(ws: Workspace) -> TinyCity:
     """Firms A, B, C (registered) and D (known only from a complaint), as of 2024-06-30."""
     b = LakeBuilder(ws.lake)

@@ -10,7 +10,7 @@ import pytest
 from fengyan.indicators.compiler import CompileError
 from fengyan.indicators.load import SpecSet
 from fengyan.indicators.service import compute_indicators
-from tests.indicators.conftest import CB, CC, A, B, C, TinyCity, complaint
+from tests.indicators.conftest import CB, CC, A, B, C, TinyCity, add_late_complaint, complaint
 from tests.indicators.lakebuilder import day
 
 AS_OF = date(2024, 6, 30)
@@ -84,21 +84,7 @@ def test_restricted_run_equals_full_run(tiny: TinyCity, fixture_specs: SpecSet) 
         day("2024-07-20"),
         key="credit_code",
     )
-    tiny.build.put(
-        "complaint",
-        [
-            complaint(
-                "c8",
-                "2024-07-20T09:00:00",
-                credit_code=CC,
-                amount=3e5,
-                category="非法集资",
-                complainant_id_hash="h6",
-            )
-        ],
-        day("2024-07-20"),
-        key="complaint_id",
-    )
+    add_late_complaint(tiny)
     inc = compute_indicators(tiny.ws, as_of, firms=[C], specs=fixture_specs)
     full = compute_indicators(tiny.ws, as_of, specs=fixture_specs, write=False)
     inc_c = _rows(inc.tables["indicator_score"], C)[0]

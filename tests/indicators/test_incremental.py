@@ -16,7 +16,17 @@ from fengyan.index.service import bound_models, rescore_firm
 from fengyan.indicators.incremental import IncrementalScorer
 from fengyan.indicators.load import SpecSet, load_specs
 from fengyan.indicators.service import compute_indicators
-from tests.indicators.conftest import CB, CC, A, B, C, D, TinyCity, complaint
+from tests.indicators.conftest import (
+    CB,
+    CC,
+    A,
+    B,
+    C,
+    D,
+    TinyCity,
+    add_late_complaint,
+    complaint,
+)
 from tests.indicators.lakebuilder import day
 
 AS_OF = date(2024, 6, 30)
@@ -33,24 +43,6 @@ def _assert_equal(got: dict[str, pa.Table], want: dict[str, pa.Table], firm: str
         mine = _rows(want[name], firm)
         assert got[name].num_rows == mine.num_rows, (firm, name)
         assert got[name].cast(mine.schema).equals(mine), (firm, name)
-
-
-def _new_complaint_for_c(tiny: TinyCity) -> None:
-    tiny.build.put(
-        "complaint",
-        [
-            complaint(
-                "c8",
-                "2024-07-20T09:00:00",
-                credit_code=CC,
-                amount=3e5,
-                category="非法集资",
-                complainant_id_hash="h6",
-            )
-        ],
-        day("2024-07-20"),
-        key="complaint_id",
-    )
 
 
 @pytest.mark.parametrize("on_disk", [False, True])
@@ -105,7 +97,7 @@ def test_as_of_date_hides_later_records(tiny: TinyCity, fixture_specs: SpecSet) 
             day("2024-07-10"),
             key="credit_code",
         )
-        _new_complaint_for_c(tiny)
+        add_late_complaint(tiny)
         rebuilt = scorer.refresh()
         assert "ind__src_complaint" in rebuilt and "ind__src_enterprise" in rebuilt
         for firm in (B, C):
@@ -119,7 +111,7 @@ def test_new_batch_rebuilds_its_sources_and_changes_the_firm(
     with IncrementalScorer(tiny.ws, LATER, fixture_specs, index=False) as scorer:
         before = scorer.rescore(C).tables["indicator_score"].to_pylist()[0]
         assert scorer.refresh() == []  # nothing changed: nothing rebuilt
-        _new_complaint_for_c(tiny)
+        add_late_complaint(tiny)
         # The service loop: the rebuild finds the firms whose rows changed, only C.
         results = scorer.rescore_changed()
         assert [r.firm_id for r in results] == [C] and scorer.changed == {C}
@@ -169,7 +161,7 @@ def test_pipeline_rescores_the_firms_whose_records_arrived(
     try:
         scorer, results = rescore_firms(tiny.ws, scorer=scorer)
         assert results == []  # nothing arrived
-        _new_complaint_for_c(tiny)
+        add_late_complaint(tiny)
         scorer, results = rescore_firms(tiny.ws, scorer=scorer)
         assert [r.firm_id for r in results] == [C]
         scorer, results = rescore_firms(tiny.ws, [A, C], scorer=scorer)

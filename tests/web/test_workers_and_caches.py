@@ -205,6 +205,15 @@ def test_serve_with_two_workers(sqlite_workspace: Workspace, tmp_path: Path) -> 
         assert page.status_code == 200 and firm_name_for(HOME_FIRM) in page.text
         if sys.platform.startswith("linux"):
             _assert_connections_spread(proc.pid, port)
+            # A second server cannot quietly share the port (SO_REUSEPORT would let it).
+            second = subprocess.run(
+                [sys.executable, "-m", "fengyan", "serve", "--port", str(port), "--workers", "2"],
+                env={**env, "FENGYAN_LANG": "en"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert second.returncode == 1 and "in use" in second.stdout, second.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=30)

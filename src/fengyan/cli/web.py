@@ -78,7 +78,13 @@ def serve(
     # listens on its own SO_REUSEPORT socket (web/workers.py: connections spread evenly).
     os.environ["FENGYAN_HOME"] = str(ws.settings.home)
     if reuse_port_supported():
-        code = serve_workers(bind_host, bind_port, processes, options)
+        try:
+            code = serve_workers(bind_host, bind_port, processes, options)
+        except OSError as exc:  # the port probe: another server holds the port
+            console.print(
+                t("web_cli_port_in_use", host=bind_host, port=bind_port, reason=exc.strerror)
+            )
+            raise typer.Exit(1) from None
         if code:
             raise typer.Exit(code)
         return

@@ -9,7 +9,7 @@ from fengyan.graph.config import GraphSettings, load_settings
 
 
 def test_shipped_limit() -> None:
-    assert load_settings().memory_limit == "3GB"
+    assert load_settings().memory_limit == "5GB"
 
 
 @pytest.mark.parametrize("value", ["3GB", "512MB", "1.5GiB", None])

@@ -193,6 +193,7 @@ def _indices(encoded: pa.ChunkedArray, mapping: np.ndarray) -> np.ndarray:
 # Bits of the one-integer sort key of an edge (relation, src, dst, role); wider keys (a
 # graph of over a billion nodes) are sorted column by column instead.
 _KEY_BITS = 63
+_STREAM_ROWS = 1 << 20  # rows per batch read from an edge query
 _RAW_SCHEMA: Final = pa.schema(
     [
         ("src", pa.string()),
@@ -307,7 +308,10 @@ def edge_rows(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
                 f"""SELECT * FROM ({part}) AS x (src, dst, relation, share, role)
                     WHERE src IS NOT NULL AND dst IS NOT NULL"""  # noqa: S608 - this module's
             )
-            .to_arrow_table()
+            # Streamed: a collected result must fit in DuckDB's memory limit, which the
+            # 11 M officer ties of a 3 M-firm city did not (OutOfMemoryException at 3GB).
+            .to_arrow_reader(_STREAM_ROWS)
+            .read_all()
             .cast(_RAW_SCHEMA)
             for part in parts
         )

@@ -62,6 +62,23 @@ def add_late_complaint(tiny: TinyCity) -> None:
     )
 
 
+def add_late_b_version(tiny: TinyCity) -> None:
+    """A new version of firm B's register record, delivered on 2024-07-10."""
+    tiny.build.put(
+        "enterprise",
+        [
+            {
+                "credit_code": CB,
+                "name": "深圳乙财富管理有限公司",
+                "registered_capital": 2e7,
+                "established": day("2022-06-30").date(),
+            }
+        ],
+        day("2024-07-10"),
+        key="credit_code",
+    )
+
+
 def build_tiny_city(ws: Workspace) -> TinyCity:
     """Firms A, B, C (registered) and D (known only from a complaint), as of 2024-06-30."""
     b = LakeBuilder(ws.lake)

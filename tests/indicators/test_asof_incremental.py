@@ -10,7 +10,17 @@ import pytest
 from fengyan.indicators.compiler import CompileError
 from fengyan.indicators.load import SpecSet
 from fengyan.indicators.service import compute_indicators
-from tests.indicators.conftest import CB, CC, A, B, C, TinyCity, add_late_complaint, complaint
+from tests.indicators.conftest import (
+    CB,
+    CC,
+    A,
+    B,
+    C,
+    TinyCity,
+    add_late_b_version,
+    add_late_complaint,
+    complaint,
+)
 from tests.indicators.lakebuilder import day
 
 AS_OF = date(2024, 6, 30)
@@ -24,19 +34,7 @@ def _rows(table: pa.Table, firm: str) -> list[dict[str, object]]:
 def test_future_records_change_nothing(tiny: TinyCity, fixture_specs: SpecSet) -> None:
     before = compute_indicators(tiny.ws, AS_OF, specs=fixture_specs, write=False)
     # Known after the as-of date: a new version of B's register record, a complaint about B.
-    tiny.build.put(
-        "enterprise",
-        [
-            {
-                "credit_code": CB,
-                "name": "深圳乙财富管理有限公司",
-                "registered_capital": 2e7,
-                "established": day("2022-06-30").date(),
-            }
-        ],
-        day("2024-07-10"),
-        key="credit_code",
-    )
+    add_late_b_version(tiny)
     tiny.build.put(
         "complaint",
         [
@@ -108,21 +106,7 @@ def test_restricted_run_equals_full_run(tiny: TinyCity, fixture_specs: SpecSet) 
 def test_restricted_run_merges_into_stage(tiny: TinyCity, fixture_specs: SpecSet) -> None:
     as_of = date(2024, 7, 31)
     first = compute_indicators(tiny.ws, as_of, specs=fixture_specs)
-    tiny.build.put(
-        "complaint",
-        [
-            complaint(
-                "c8",
-                "2024-07-20T09:00:00",
-                credit_code=CC,
-                amount=3e5,
-                category="非法集资",
-                complainant_id_hash="h6",
-            )
-        ],
-        day("2024-07-20"),
-        key="complaint_id",
-    )
+    add_late_complaint(tiny)
     compute_indicators(tiny.ws, as_of, firms=[C], specs=fixture_specs, write=True)
     con = tiny.ws.lake.connect()
     stage = con.sql("SELECT * FROM indicator_score ORDER BY firm_id").to_arrow_table()

@@ -17,13 +17,13 @@ from fengyan.indicators.incremental import IncrementalScorer
 from fengyan.indicators.load import SpecSet, load_specs
 from fengyan.indicators.service import compute_indicators
 from tests.indicators.conftest import (
-    CB,
     CC,
     A,
     B,
     C,
     D,
     TinyCity,
+    add_late_b_version,
     add_late_complaint,
     complaint,
 )
@@ -84,19 +84,7 @@ def test_as_of_date_hides_later_records(tiny: TinyCity, fixture_specs: SpecSet) 
         # c4 is dated after the as-of date although delivered before: A does not count it.
         _assert_equal(scorer.rescore(A).tables, full.tables, A)
         # Known after the as-of date: a new version of B's record and a complaint about B.
-        tiny.build.put(
-            "enterprise",
-            [
-                {
-                    "credit_code": CB,
-                    "name": "深圳乙财富管理有限公司",
-                    "registered_capital": 2e7,
-                    "established": day("2022-06-30").date(),
-                }
-            ],
-            day("2024-07-10"),
-            key="credit_code",
-        )
+        add_late_b_version(tiny)
         add_late_complaint(tiny)
         rebuilt = scorer.refresh()
         assert "ind__src_complaint" in rebuilt and "ind__src_enterprise" in rebuilt

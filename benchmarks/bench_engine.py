@@ -552,6 +552,11 @@ def incremental_firm(
     }
 
 
+def _table(rows: dict[str, Any]) -> list[str]:
+    """A two-column markdown table of ``measure: value`` rows."""
+    return ["| measure | value |", "|---|---:|", *(f"| {a} | {b} |" for a, b in rows.items())]
+
+
 def _markdown(runs: dict[str, Any]) -> str:
     md = ["# Indicator engine benchmark", ""]
     for size in sorted(runs, key=int):
@@ -563,9 +568,7 @@ def _markdown(runs: dict[str, Any]) -> str:
                 f" {r['memory_limit']})",
                 "",
                 *([r["note"], ""] if r.get("note") else []),
-                "| measure | value |",
-                "|---|---:|",
-                *(f"| {a} | {b} |" for a, b in r["rows"].items()),
+                *_table(r["rows"]),
                 "",
                 "Slowest plan steps (s): "
                 + ", ".join(f"{k} {v:.1f}" for k, v in r["slowest_steps"].items()),
@@ -576,9 +579,7 @@ def _markdown(runs: dict[str, Any]) -> str:
             md += [
                 f"One firm only: `nice -n 10 .venv/bin/{one['command']}` ({one['date'][:10]})",
                 "",
-                "| measure | value |",
-                "|---|---:|",
-                *(f"| {a} | {b} |" for a, b in one["rows"].items()),
+                *_table(one["rows"]),
                 "",
                 "Slowest steps of the last run (s): "
                 + ", ".join(f"{k} {v:.3f}" for k, v in one["slowest_steps"].items()),
@@ -589,9 +590,7 @@ def _markdown(runs: dict[str, Any]) -> str:
                 md += [
                     "Warm incremental path (`--one-firm --incremental`, `IncrementalScorer`):",
                     "",
-                    "| measure | value |",
-                    "|---|---:|",
-                    *(f"| {a} | {b} |" for a, b in warm["rows"].items()),
+                    *_table(warm["rows"]),
                     "",
                 ]
     return "\n".join(md)

@@ -77,23 +77,47 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def _setup(home: Path, db_url: str) -> tuple[str, list[str], list[str], list[str]]:
-    """An analyst token, graded firm ids, every firm id in scope, listed names."""
-    from fengyan.db.published import FirmScore
+def _workspace(home: Path, db_url: str) -> Any:
+    """The benchmark city's workspace (the pseudonym key from the environment)."""
     from fengyan.settings import Settings
-    from fengyan.web.security.accounts import do_create_user, do_issue_token
-    from fengyan.web.settings import WebSettings
     from fengyan.workspace import Workspace
 
-    ws = Workspace(
+    os.environ.setdefault("FENGYAN_PSEUDONYM_KEY", "bench-key")
+    return Workspace(
         Settings(
             home=home,
             lake_dir=home / "lake",
             database_url=db_url,
             chunk_rows=50_000,
-            pseudonym_key_env=os.environ.get("FENGYAN_PSEUDONYM_KEY", "bench-key"),
+            pseudonym_key_env="FENGYAN_PSEUDONYM_KEY",
         )
     )
+
+
+def _firms_in_scope(ws: Any, scope: str = "4403") -> list[str]:
+    """Every resolved enterprise id of the city whose region lies in ``scope``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    universe = pq.read_table(
+        ws.lake.derived_files()["resolved_entity"],
+        columns=["canonical_id", "entity_kind", "region_code"],
+    )
+    keep = pc.and_(
+        pc.equal(universe["entity_kind"], "enterprise"),
+        pc.starts_with(pc.fill_null(universe["region_code"], ""), scope),
+    )
+    ids: list[str] = universe.filter(keep)["canonical_id"].to_pylist()
+    return ids
+
+
+def _setup(home: Path, db_url: str) -> tuple[str, list[str], list[str], list[str]]:
+    """An analyst token, graded firm ids, every firm id in scope, listed names."""
+    from fengyan.db.published import FirmScore
+    from fengyan.web.security.accounts import do_create_user, do_issue_token
+    from fengyan.web.settings import WebSettings
+
+    ws = _workspace(home, db_url)
     settings = WebSettings(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
     name = f"bench{int(time.time())}"
     with Session(ws.engine, expire_on_commit=False) as db:
@@ -115,18 +139,7 @@ def _setup(home: Path, db_url: str) -> tuple[str, list[str], list[str], list[str
             )
         ).all()
     ws.engine.dispose()
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    universe = pq.read_table(
-        ws.lake.derived_files()["resolved_entity"],
-        columns=["canonical_id", "entity_kind", "region_code"],
-    )
-    keep = pc.and_(
-        pc.equal(universe["entity_kind"], "enterprise"),
-        pc.starts_with(pc.fill_null(universe["region_code"], ""), "4403"),
-    )
-    everyone = universe.filter(keep)["canonical_id"].to_pylist()
+    everyone = _firms_in_scope(ws)
     firms = [r[0] for r in rows]
     names = [r[1] for r in rows if r[1] and r[2] in ("red", "orange", "yellow")]
     return token, firms, everyone, names or ["不存在的企业"]
@@ -404,39 +417,17 @@ def _write(results: dict[str, Any]) -> None:
 def first_view_parts(home: Path, db_url: str, firms: int) -> None:
     """Print the CPU per part of an uncached profile: the services called one by one, in
     this process, for ``firms`` random firms of the city (an analyst of scope 4403)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from fengyan.settings import Settings
     from fengyan.web.scope import Principal
     from fengyan.web.services import profile as p
     from fengyan.web.services.firms import published_scores, visible_firm
     from fengyan.web.services.lakecache import lake_cache
-    from fengyan.workspace import Workspace
 
-    ws = Workspace(
-        Settings(
-            home=home,
-            lake_dir=home / "lake",
-            database_url=db_url,
-            chunk_rows=50_000,
-            pseudonym_key_env="FENGYAN_PSEUDONYM_KEY",
-        )
-    )
+    ws = _workspace(home, db_url)
     cache = lake_cache(ws.lake)
     mark = time.process_time()
     cache.refresh()
     built = time.process_time() - mark
-    universe = pq.read_table(
-        ws.lake.derived_files()["resolved_entity"],
-        columns=["canonical_id", "entity_kind", "region_code"],
-    )
-    keep = pc.and_(
-        pc.equal(universe["entity_kind"], "enterprise"),
-        pc.starts_with(pc.fill_null(universe["region_code"], ""), "4403"),
-    )
-    ids = universe.filter(keep)["canonical_id"]
-    sample = random.Random(1).sample(ids.to_pylist(), firms)
+    sample = random.Random(1).sample(_firms_in_scope(ws), firms)
     who = Principal.for_role("bench", "analyst", "4403")
     model = "dolphin-v1"
     parts: dict[str, float] = {}
@@ -511,7 +502,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.first_view_parts:
-        os.environ.setdefault("FENGYAN_PSEUDONYM_KEY", "bench-key")
         first_view_parts(args.home, args.db_url, args.first_view_parts)
         return
     generator = args.generator or ("wrk" if shutil.which("wrk") else "httpx")

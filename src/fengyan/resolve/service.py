@@ -17,6 +17,8 @@ before is read back, so a run is reproducible from those two.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,10 +26,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fengyan.resolve.config import ResolveSettings, load_settings
+from fengyan.resolve.config import PersonSettings, ResolveSettings, load_settings
 from fengyan.resolve.enterprises import link_enterprises
 from fengyan.resolve.ledger import current_judgements, do_suggest
-from fengyan.resolve.persons import link_persons
+from fengyan.resolve.persons import PersonResult, link_persons
 from fengyan.workspace import Workspace
 
 STAGE = "resolve"
@@ -119,6 +121,20 @@ def _links(
         con.close()
 
 
+def _link_persons(
+    ws: Workspace,
+    as_of: datetime | None,
+    settings: PersonSettings,
+    judgements: Mapping[tuple[str, str], str],
+) -> PersonResult:
+    """:func:`link_persons` on a lake connection of its own (it runs in a second thread)."""
+    con = ws.lake.connect(as_of)
+    try:
+        return link_persons(con, settings, judgements)
+    finally:
+        con.close()
+
+
 def resolve(
     ws: Workspace, as_of: datetime | None = None, settings: ResolveSettings | None = None
 ) -> ResolveReport:
@@ -131,17 +147,23 @@ def resolve(
     # and the indicators then read the same files instead of the window over the batches).
     ws.lake.materialise([*REGISTER_TABLES, *(m.table for m in settings.enterprise.mentions)])
     clock.lap("materialise")
-    con = ws.lake.connect(as_of)
-    try:
-        ent = link_enterprises(
-            con, settings.enterprise, current_judgements(ws.engine, "enterprise")
-        )
-        clock.lap("enterprise")
-        per = link_persons(con, settings.person, current_judgements(ws.engine, "person"))
-        branches = load_branches(con)
+    # Persons and enterprises are resolved independently: persons in a second thread on a
+    # connection of its own, while enterprises run here (most of both is DuckDB, Arrow and
+    # rapidfuzz work that releases the GIL, so the two cores share it). ``enterprise`` is
+    # the wall time until enterprises are done, ``person`` what is left of persons then.
+    per_judgements = current_judgements(ws.engine, "person")
+    ent_judgements = current_judgements(ws.engine, "enterprise")
+    with ThreadPoolExecutor(1, thread_name_prefix="resolve-person") as pool:
+        persons = pool.submit(_link_persons, ws, as_of, settings.person, per_judgements)
+        con = ws.lake.connect(as_of)
+        try:
+            ent = link_enterprises(con, settings.enterprise, ent_judgements)
+            clock.lap("enterprise")
+            branches = load_branches(con)
+        finally:
+            con.close()
+        per = persons.result()
         clock.lap("person")
-    finally:
-        con.close()
     tables = {
         "resolved_entity": _entities(ent.entities, per.entities),
         "resolved_link": _links(ent.entities, ent.links, branches, per.links),

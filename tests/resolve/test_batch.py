@@ -89,6 +89,15 @@ def test_translate_matches_str_translate() -> None:
     assert batch.translate(text, "fold") == text.translate(batch.ref._lexicon().fold_table)
 
 
+@given(st.text(max_size=60))
+def test_translate_is_str_translate_for_any_text(text: str) -> None:
+    # Both tables, any code point (astral ones included), deleted characters included.
+    assert batch.translate(text, "fold") == text.translate(batch.ref._lexicon().fold_table)
+    assert batch.translate(text, "width") == text.translate(dict(batch._HALFWIDTH))
+    folded = text.translate(batch.ref._lexicon().fold_table)
+    assert batch.translate(text, "fold_space") == "".join(folded.split())
+
+
 def test_branch_split_takes_the_last_form_not_at_the_end() -> None:
     # 公司 last occurs at the very end, so the reference ignores it (and its earlier
     # occurrence): no parent form, no branch; with 有限公司 before the branch there is one.

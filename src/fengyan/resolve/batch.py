@@ -6,9 +6,9 @@ small fraction of the cost, because each step runs once over all names:
 
 * :func:`fold_many` — all names joined with a private-use separator, then one
   ``str.translate`` (width), **one** OpenCC call (traditional → simplified), one
-  ``str.translate`` (brackets, decoration), one regular expression (whitespace) and one
-  ``str.lower`` over the joined text, split again. No dictionary phrase contains the
-  separator, so OpenCC converts each name as it would alone.
+  ``str.translate`` (brackets, decoration, whitespace deleted) and one ``str.lower`` over
+  the joined text, split again (each translation a numpy gather, :func:`translate`). No
+  dictionary phrase contains the separator, so OpenCC converts each name as it would alone.
 * :func:`split_names` — legal form, group marker and leading region chain are taken off
   with Arrow string kernels (``ends_with``, slicing, ``is_in`` against the set of region
   chains); only the rare rows that need more — a branch ending, a second bracket — go
@@ -17,7 +17,9 @@ small fraction of the cost, because each step runs once over all names:
 
 from __future__ import annotations
 
+import codecs
 import re
+import sys
 from collections.abc import Sequence
 from functools import cache
 from typing import Final
@@ -30,7 +32,6 @@ from pypinyin.pinyin_dict import pinyin_dict
 from fengyan.resolve import names as ref
 from fengyan.standards.text import _HALFWIDTH
 
-_WHITESPACE: Final = re.compile(r"\s+")
 # Private-use characters: no converter, table or case rule touches them.
 _SEPARATORS: Final = tuple(chr(c) for c in range(0xE000, 0xE100))
 
@@ -47,13 +48,16 @@ _DELETE: Final = 0xFFFFFFFF
 
 @cache
 def _lookup(table_id: str) -> np.ndarray:
-    """``str.translate`` table as an array over the Basic Multilingual Plane."""
+    """``str.translate`` table as an array over every code point (4.4 MB)."""
     table: dict[int, int | None] = dict(_HALFWIDTH)
     if table_id != "width":
         table = ref._lexicon().fold_table
-    lookup = np.arange(0x10000, dtype=np.uint32)
+    lookup = np.arange(sys.maxunicode + 1, dtype=np.uint32)
     for code, to in table.items():
         lookup[code] = _DELETE if to is None else to
+    if table_id == "fold_space":  # fold, then delete whitespace (what str.split() splits on)
+        spaces = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+        lookup[np.isin(lookup, spaces)] = _DELETE
     return lookup
 
 
@@ -61,15 +65,14 @@ def translate(text: str, table_id: str) -> str:
     """``text.translate(table)`` as one numpy gather over the UTF-32 code points.
 
     ``str.translate`` looks each character up in a dict (about 100 ns a character); this
-    is the same mapping at memory speed. Code points above the BMP are left as they are
-    (neither table maps any).
+    is the same mapping at memory speed: one gather over all code points, a second pass
+    only if some character is deleted, decoded straight from the array's buffer.
     """
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    low = points < 0x10000
-    out = points.copy()
-    out[low] = _lookup(table_id)[points[low]]
-    out = out[out != _DELETE]
-    return str(out.tobytes().decode("utf-32-le"))
+    out = _lookup(table_id)[points]
+    if (out == _DELETE).any():
+        out = out[out != _DELETE]
+    return str(codecs.utf_32_le_decode(out.data)[0])
 
 
 def fold_many(texts: Sequence[str]) -> list[str]:
@@ -81,8 +84,7 @@ def fold_many(texts: Sequence[str]) -> list[str]:
     text = sep.join(texts)
     text = translate(text, "width")
     text = ref.to_simplified(text)
-    text = translate(text, "fold")
-    text = _WHITESPACE.sub("", text).lower()
+    text = translate(text, "fold_space").lower()
     out = text.split(sep)
     if len(out) != len(texts):  # pragma: no cover - the separator is checked above
         raise AssertionError("a separator was lost while folding")

@@ -56,7 +56,8 @@ def _lookup(table_id: str) -> np.ndarray:
     for code, to in table.items():
         lookup[code] = _DELETE if to is None else to
     if table_id == "fold_space":  # fold, then delete whitespace (what str.split() splits on)
-        spaces = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+        # Every whitespace character is in the Basic Multilingual Plane (the last: U+3000).
+        spaces = [c for c in range(0x10000) if chr(c).isspace()]
         lookup[np.isin(lookup, spaces)] = _DELETE
     return lookup
 

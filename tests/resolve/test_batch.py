@@ -27,6 +27,12 @@ def _same_as_single(names: list[str]) -> None:
     assert batch.sound_keys(names) == [sound_key(n) for n in names]
 
 
+def test_fold_many_in_chunks_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["鹏润（深圳）科技有限公司", "  Ａ Ｂ 公司", "", "臺灣積體電路", "x\u3000y"] * 3
+    monkeypatch.setattr(batch, "FOLD_CHUNK", 4)
+    assert batch.fold_many(names) == [fold(n) for n in names]
+
+
 @pytest.fixture(scope="module")
 def real_names() -> list[str]:
     """Company names no one here wrote: P2P operators' registered names and brand words."""

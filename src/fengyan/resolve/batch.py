@@ -76,8 +76,21 @@ def translate(text: str, table_id: str) -> str:
     return str(codecs.utf_32_le_decode(out.data)[0])
 
 
+# Names folded per call of _fold_joined: the joined text and its UTF-32 copies of a
+# chunk (≈ 20 bytes a character) stay tens of MB, not gigabytes at millions of names.
+FOLD_CHUNK: Final = 1 << 18
+
+
 def fold_many(texts: Sequence[str]) -> list[str]:
-    """``[names.fold(t) for t in texts]``, computed over the joined text at once."""
+    """``[names.fold(t) for t in texts]``, computed over the joined text of each chunk of
+    :data:`FOLD_CHUNK` texts at once."""
+    out: list[str] = []
+    for start in range(0, len(texts), FOLD_CHUNK):
+        out += _fold_joined(texts[start : start + FOLD_CHUNK])
+    return out
+
+
+def _fold_joined(texts: Sequence[str]) -> list[str]:
     if not texts:
         return []
     raw = "".join(texts)

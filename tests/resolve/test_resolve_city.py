@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fengyan.resolve.config import load_settings
 from fengyan.resolve.evaluate import evaluate
 from fengyan.resolve.ledger import current_judgements, do_decide
+from fengyan.resolve.persons import link_persons
 from fengyan.resolve.service import resolve
 from fengyan.workspace import Workspace
 from tests.resolve.conftest import ResolvedCity
@@ -80,3 +82,25 @@ def test_later_runs_respect_human_decisions(city_copy: Workspace) -> None:
     )
     assert link == (other, "decision")
     assert len(current_judgements(city_copy.engine, "enterprise")) == 2
+
+
+def test_persons_resolved_beside_enterprises_are_the_sequential_result(
+    resolved_city: ResolvedCity,
+) -> None:
+    # resolve() links persons in a second thread; the published links are what
+    # link_persons gives alone on a connection of its own.
+    ws = resolved_city.ws
+    con = ws.lake.connect()
+    try:
+        alone = link_persons(
+            con, load_settings().person, current_judgements(ws.engine, "person")
+        ).links
+        published = con.sql(
+            """SELECT key AS person_id, canonical_id, method, probability, match_weight
+               FROM resolved_link WHERE key_kind = 'person_id' ORDER BY key"""
+        ).to_arrow_table()
+    finally:
+        con.close()
+    assert alone.num_rows > 1000
+    assert published.to_pylist() == alone.sort_by("person_id").to_pylist()
+    assert resolved_city.report.seconds["person_thread"] > 0

@@ -41,6 +41,7 @@ class PersonResult:
     links: pa.Table  # person_id, canonical_id, method, probability, match_weight
     suggestions: list[Suggestion] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall seconds, for the report
 
 
 class _Clusters:

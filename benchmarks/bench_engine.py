@@ -9,8 +9,8 @@ and a memory limit), the index stage with warnings and publishing to SQLite
 (``run_index``), one firm's restricted run and index rescore, peak RSS, and the floor: a
 bare weighted sum of 120 float32 columns over N rows in numpy (and polars when installed).
 Generated lakes also get a graph stage (shareholdings, key persons, controllers). Results
-go to benchmarks/results/engine.json and engine.md; the lake to benchmarks/work/engine/
-(kept between runs of the same size: --regenerate rebuilds it).
+go to benchmarks/results/engine.json and engine.md (``--no-save``: printed only); the lake
+to benchmarks/work/engine/ (kept between runs of the same size: --regenerate rebuilds it).
 """
 
 from __future__ import annotations
@@ -384,7 +384,9 @@ def _load() -> str:
         return " ".join(fh.read().split()[:3])
 
 
-def one_firm(ws: Workspace, n: int, repeat: int, incremental: bool = False) -> None:
+def one_firm(
+    ws: Workspace, n: int, repeat: int, incremental: bool = False, save: bool = True
+) -> None:
     """Time one firm's restricted run and index rescore against the stored stage.
 
     The firm is the one the full benchmark picks (the middle of the sorted firm ids); its
@@ -460,7 +462,8 @@ def one_firm(ws: Workspace, n: int, repeat: int, incremental: bool = False) -> N
     }
     if warm is not None:
         entry["one_firm"]["incremental"] = warm
-    save_results(RESULTS, "engine", {"runs": runs}, _markdown(runs))
+    if save:
+        save_results(RESULTS, "engine", {"runs": runs}, _markdown(runs))
 
 
 def incremental_firm(
@@ -614,6 +617,11 @@ def main() -> None:
         help="--one-firm: also the warm incremental path (IncrementalScorer): build once,"
         " then --repeat rescores of the firm, rows checked against the stored full run",
     )
+    ap.add_argument(
+        "--no-save",
+        action="store_true",
+        help="print the figures only: leave benchmarks/results/ untouched",
+    )
     args = ap.parse_args()
     home = WORK / f"n{args.firms}"
     marker = home / "generated.json"
@@ -638,7 +646,7 @@ def main() -> None:
         gen["counts"].update(generate_graph(ws, args.firms))
         marker.write_text(json.dumps(gen))
     if args.one_firm:
-        one_firm(ws, args.firms, args.repeat, args.incremental)
+        one_firm(ws, args.firms, args.repeat, args.incremental, save=not args.no_save)
         return
     load_before = _load()
     specs = load_specs()
@@ -726,7 +734,8 @@ def main() -> None:
     runs = previous.get("runs", {}) if isinstance(previous.get("runs"), dict) else {}
     one_entry = runs.get(str(args.firms), {}).get("one_firm")
     runs[str(args.firms)] = info | ({"one_firm": one_entry} if one_entry else {})
-    save_results(RESULTS, "engine", {"runs": runs}, _markdown(runs))
+    if not args.no_save:
+        save_results(RESULTS, "engine", {"runs": runs}, _markdown(runs))
 
 
 if __name__ == "__main__":

@@ -182,3 +182,32 @@ def test_a_new_full_run_brings_new_cut_points(tiny: TinyCity, fixture_specs: Spe
         assert scorer.refresh() == [] and scorer.changed is None  # every rank may move
         for firm in (A, B, C):
             _assert_equal(scorer.rescore(firm).tables, full.tables, firm)
+
+
+def test_calls_look_up_warm_source_steps_and_plan_less(
+    tiny: TinyCity, fixture_specs: SpecSet
+) -> None:
+    full = compute_indicators(tiny.ws, LATER, specs=fixture_specs)
+    with IncrementalScorer(tiny.ws, LATER, fixture_specs, index=False) as scorer:
+        # Every source's aggregation is computed for all firms at its build, not per call;
+        # steps that read more than their source (evidence of a rank indicator, which
+        # reads ind__scores) still run per call, on the source rows looked up.
+        for source, steps in scorer._warmed.items():
+            assert f"ind__agg_{source.removeprefix('ind__src_')}" in {s.name for s in steps}
+        assert "ind__evidence_enterprise" in scorer._local["ind__src_enterprise"]
+        assert "ind__evidence_enterprise" not in {
+            s.name for s in scorer._warmed["ind__src_enterprise"]
+        }
+        assert scorer._rows_read == {"ind__src_enterprise"}
+        # D has no registry record, B no complaint: their calls read the empty defaults
+        # of those sources through pruned statements (no join, no union member).
+        for firm in (D, B):
+            _assert_equal(scorer.rescore(firm).tables, full.tables, firm)
+        pruned = {e: sql for (name, e), sql in scorer._pruned.items() if name == "ind__values"}
+        assert {frozenset({"ind__agg_enterprise"}), frozenset({"ind__agg_complaint"})} <= set(
+            pruned
+        )
+        assert all(t not in sql for e, sql in pruned.items() for t in e)
+        # The same calls again: parsed statements and pruned SQL come from the caches.
+        for firm in (D, B, A):
+            _assert_equal(scorer.rescore(firm).tables, full.tables, firm)

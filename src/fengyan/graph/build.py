@@ -14,16 +14,19 @@ tie is lost; :func:`load_edges` counts them.
 
 The graph's steps work on :class:`EdgeCodes`: the same rows with integer node codes
 (:mod:`fengyan.graph.nodes`). The ties are read one relation at a time
-(:func:`edge_rows`), coded once, and de-duplicated and ordered by sorting integer keys —
-not by grouping and sorting tens of millions of rows of string ids in DuckDB.
+(:func:`read_ties`), coded once, and de-duplicated and ordered by sorting integer keys —
+not by grouping and sorting tens of millions of rows of string ids in DuckDB. An end
+joined to ``resolved_link`` comes back as the place of that row (:class:`TieRows`), not
+as its canonical id: the node dictionary hashes each canonical id once, not once per tie.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Final, TypeVar
 
 import duckdb
 import numpy as np
@@ -33,6 +36,7 @@ import pyarrow.compute as pc
 from fengyan.graph.keys import address_keys, domain_keys, email_keys
 from fengyan.graph.nodes import Column, decode, node_index
 
+T = TypeVar("T")
 # Every relation load_edge_codes makes, sorted: a relation's code is its place here (the
 # query names each by its code, not 23 million strings).
 RELATIONS: Final = ("address", "domain", "email", "officer", "phone", "server_ip", "shareholding")
@@ -73,13 +77,21 @@ class EdgeCodes:
 
     @classmethod
     def from_rows(
-        cls, raw: pa.Table, extra: Sequence[Column] = (), relations: Sequence[str] = ()
+        cls,
+        raw: pa.Table | TieRows,
+        extra: Sequence[Column] = (),
+        relations: Sequence[str] = (),
     ) -> EdgeCodes:
         """Coded, de-duplicated (``max`` of the shares of a tie) and ordered ``raw`` rows
         ``src, dst, relation, share, role``: integer keys sorted, never the strings.
 
-        ``relation`` is a name, or a code into ``relations`` (sorted names)."""
-        ids, codes = node_index(raw["src"], raw["dst"], *extra)
+        ``relation`` is a name, or a code into ``relations`` (sorted names). ``raw`` may
+        also be the ties as :func:`read_ties` reads them."""
+        if isinstance(raw, TieRows):
+            ids, codes = raw.node_codes(extra)
+            raw = raw.table
+        else:
+            ids, codes = node_index(raw["src"], raw["dst"], *extra)
         src, dst, extra_codes = codes[0], codes[1], tuple(codes[2:])
         del codes
         if pa.types.is_integer(raw["relation"].type):
@@ -190,6 +202,62 @@ def _indices(encoded: pa.ChunkedArray, mapping: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class TieRows:
+    """The ties as :func:`read_ties` reads them: each end of a tie is either ``known[at]``
+    (``src_at``/``dst_at``: a row of ``resolved_link`` the tie was joined to, whose
+    canonical id is in ``known``) or the id in ``src``/``dst`` (an id of its own: a contact
+    point, or a key ``resolved_link`` does not know); the other is null.
+
+    The canonical ids are the strings DuckDB would otherwise repeat on every tie — millions
+    of them, each to be hashed again by the node dictionary — where ``known`` holds each
+    once per row of ``resolved_link``.
+    """
+
+    known: pa.Array
+    table: pa.Table  # src_at, src, dst_at, dst, relation, share, role
+
+    def named(self) -> pa.Table:
+        """The rows with both ends as ids (``src, dst, relation, share, role``)."""
+        t = self.table
+        return pa.table(
+            {
+                "src": pc.coalesce(t["src"], self._take(t["src_at"])),
+                "dst": pc.coalesce(t["dst"], self._take(t["dst_at"])),
+                "relation": t["relation"],
+                "share": t["share"],
+                "role": t["role"],
+            },
+            schema=_RAW_SCHEMA,
+        )
+
+    def _take(self, at: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pa.chunked_array([self.known.take(c) for c in at.chunks], pa.string())
+
+    def node_codes(self, extra: Sequence[Column] = ()) -> tuple[pa.Array, list[np.ndarray]]:
+        """:func:`fengyan.graph.nodes.node_index` of the ends of the ties and ``extra``:
+        the sorted node ids and the codes of ``src``, ``dst`` and each of ``extra``. Only
+        the known ids some tie names join the dictionary, as if every tie held its ids."""
+        src_at, dst_at = (
+            pc.fill_null(self.table[end], -1).to_numpy().astype(np.int64)
+            for end in ("src_at", "dst_at")
+        )
+        used = np.zeros(len(self.known) + 1, dtype=bool)  # at -1 (none): the last entry
+        used[src_at] = True
+        used[dst_at] = True
+        used[-1] = False
+        # A used known id's place among the used ones; -1 (none) at index -1.
+        place = np.cumsum(used) - 1
+        place[-1] = -1
+        ids, codes = node_index(
+            self.known.filter(pa.array(used[:-1])), self.table["src"], self.table["dst"], *extra
+        )
+        known_codes = np.append(codes[0], np.int32(-1))
+        for end, at in ((1, src_at), (2, dst_at)):
+            codes[end] = np.where(at >= 0, known_codes[place[at]], codes[end]).astype(np.int32)
+        return ids, codes[1:]
+
+
 # Bits of the one-integer sort key of an edge (relation, src, dst, role); wider keys (a
 # graph of over a billion nodes) are sorted column by column instead.
 _KEY_BITS = 63
@@ -197,6 +265,17 @@ _STREAM_ROWS = 1 << 20  # rows per batch read from an edge query
 _RAW_SCHEMA: Final = pa.schema(
     [
         ("src", pa.string()),
+        ("dst", pa.string()),
+        ("relation", pa.int8()),
+        ("share", pa.float64()),
+        ("role", pa.string()),
+    ]
+)
+_TIE_SCHEMA: Final = pa.schema(
+    [
+        ("src_at", pa.int64()),
+        ("src", pa.string()),
+        ("dst_at", pa.int64()),
         ("dst", pa.string()),
         ("relation", pa.int8()),
         ("share", pa.float64()),
@@ -216,6 +295,27 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+class InlineExecutor(Executor):
+    """An executor that runs each task at once, in the calling thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        """``fn(*args, **kwargs)`` now; its result (or exception) in a done future."""
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # handed to the caller by result(), as a thread would
+            done.set_exception(exc)
+        return done
+
+
+def second_thread(concurrent: bool, name: str) -> Executor:
+    """One worker thread for a task that overlaps the caller's own work, or — without
+    ``concurrent`` — an executor that runs the task at once (less memory at a time)."""
+    if concurrent:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    return InlineExecutor()
+
+
 def load_edges(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
     """All ties of the lake connection ``con`` in force on ``today`` (module docstring),
     ordered by relation, src and dst."""
@@ -227,17 +327,28 @@ def load_edge_codes(
 ) -> EdgeCodes:
     """:func:`load_edges` with integer node codes; the ids of ``extra`` (e.g. firms tied to
     nobody) join the node dictionary too."""
-    return EdgeCodes.from_rows(edge_rows(con, today), extra, RELATIONS)
+    return EdgeCodes.from_rows(read_ties(con, today), extra, RELATIONS)
 
 
 def edge_rows(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
     """The ties of :func:`load_edges` as read, before they are coded: ``src, dst`` (ids),
     ``relation`` (its code: the place in :data:`RELATIONS`), ``share``, ``role``; a tie
     read twice is there twice (:meth:`EdgeCodes.from_rows` makes it one)."""
+    return read_ties(con, today).named()
+
+
+def read_ties(con: duckdb.DuckDBPyConnection, today: date, concurrent: bool = True) -> TieRows:
+    """The rows of :func:`edge_rows` with canonical ids as places in a list of them
+    (:class:`TieRows`): ``resolved_link`` is joined on integers' behalf, and DuckDB
+    never builds the canonical id strings of the ties. With ``concurrent`` the contact
+    keys are computed in a second thread meanwhile."""
     tables = _tables(con)
     if "resolved_link" not in tables:
         raise LookupError("no resolved_link table: run `fengyan resolve run` first")
-    firm = "coalesce(b.canonical_id, 'ent:' || {col})"
+    # An end joined to resolved_link is the row's place in graph_link (``i``, null when the
+    # row has no canonical id); one it does not know keeps an id of its own.
+    at = "CASE WHEN {alias}.i IS NOT NULL THEN NULL ELSE {fallback} END"
+    firm = {"at": "b.i", "id": at.format(alias="b", fallback="'ent:' || {col}")}
     today_iso = today.isoformat()
     parts = []
     code_map = "LEFT JOIN graph_code_map b ON b.key = {col}"
@@ -245,16 +356,18 @@ def edge_rows(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
     if "shareholding" in tables:
         parts.append(
             f"""
-            SELECT CASE WHEN s.owner_kind = 'person'
-                        THEN coalesce(p.canonical_id, 'raw:person:' || s.owner_id)
-                        ELSE coalesce(o.canonical_id, 'ent:' || s.owner_id) END AS src,
-                   {firm.format(col="s.asset_credit_code")} AS dst,
+            SELECT CASE WHEN s.owner_kind = 'person' THEN p.i ELSE o.i END AS src_at,
+                   CASE WHEN s.owner_kind = 'person'
+                        THEN {at.format(alias="p", fallback="'raw:person:' || s.owner_id")}
+                        ELSE {at.format(alias="o", fallback="'ent:' || s.owner_id")} END AS src,
+                   {firm["at"]} AS dst_at,
+                   {firm["id"].format(col="s.asset_credit_code")} AS dst,
                    {_code("shareholding")} AS relation, s.share_percent / 100.0 AS share,
                    NULL AS role
             FROM shareholding s
             {code_map.format(col="s.asset_credit_code")}
             {person_map.format(col="s.owner_id")}
-            LEFT JOIN (SELECT key, canonical_id FROM graph_code_map WHERE credit) o
+            LEFT JOIN (SELECT key, i FROM graph_code_map WHERE credit) o
                    ON o.key = s.owner_id
             WHERE s.end_date IS NULL OR s.end_date > DATE '{today_iso}'
             """  # noqa: S608 - fragments of this module; today_iso from date.isoformat()
@@ -262,10 +375,12 @@ def edge_rows(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
     if "officer" in tables:
         parts.append(
             f"""
-            SELECT CASE WHEN f.officer_kind = 'person'
-                        THEN coalesce(p.canonical_id, 'raw:person:' || f.officer_id)
+            SELECT CASE WHEN f.officer_kind = 'person' THEN p.i END,
+                   CASE WHEN f.officer_kind = 'person'
+                        THEN {at.format(alias="p", fallback="'raw:person:' || f.officer_id")}
                         ELSE 'ent:' || f.officer_id END,
-                   {firm.format(col="f.credit_code")}, {_code("officer")}, NULL, f.role
+                   {firm["at"]}, {firm["id"].format(col="f.credit_code")},
+                   {_code("officer")}, NULL, f.role
             FROM officer f
             {code_map.format(col="f.credit_code")}
             {person_map.format(col="f.officer_id")}
@@ -274,81 +389,115 @@ def edge_rows(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
         )
     if "phone_contact" in tables:
         parts.append(
-            f"""SELECT {firm.format(col="c.credit_code")}, 'phone:' || c.phone,
-                       {_code("phone")}, NULL, NULL
+            f"""SELECT {firm["at"]}, {firm["id"].format(col="c.credit_code")},
+                       NULL, 'phone:' || c.phone, {_code("phone")}, NULL, NULL
                 FROM phone_contact c {code_map.format(col="c.credit_code")}"""  # noqa: S608
         )
     if "web_presence" in tables:
         parts.append(
-            f"""SELECT {firm.format(col="w.credit_code")}, 'ip:' || unnest(w.server_ip),
-                       {_code("server_ip")}, NULL, NULL
+            f"""SELECT {firm["at"]}, {firm["id"].format(col="w.credit_code")},
+                       NULL, 'ip:' || unnest(w.server_ip), {_code("server_ip")}, NULL, NULL
                 FROM web_presence w {code_map.format(col="w.credit_code")}
                 WHERE w.server_ip IS NOT NULL"""  # noqa: S608 - fragments of this module
         )
-    contacts = _contact_keys(con, tables)
-    for name, table in contacts.items():
-        con.register(name, table)
-        parts.append(f"SELECT firm, key, {_code(name[4:])}, NULL, NULL FROM {name}")  # noqa: S608
-    if not parts:
-        return _RAW_SCHEMA.empty_table()
-    # The maps from codes and person ids to canonical ids that the parts join: read from
-    # the lake once, not once per part. Then one query per relation: each one's joins are
-    # done (and their memory free for the next) before the next starts, where one UNION
-    # held them all at once.
+    sources = _contact_sources(con, tables)
+    if not parts and not sources:
+        return TieRows(pa.array([], pa.string()), _TIE_SCHEMA.empty_table())
+    # The maps from codes and person ids to rows of resolved_link that the parts join:
+    # read from the lake once, not once per part. Then one query per relation: each one's
+    # joins are done (and their memory free for the next) before the next starts, where
+    # one UNION held them all at once.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE graph_code_map AS
-           SELECT key, canonical_id, key_kind = 'credit_code' AS credit FROM resolved_link
-           WHERE key_kind IN ('credit_code', 'branch_code');
+        """CREATE OR REPLACE TEMP TABLE graph_link AS
+           SELECT key_kind, key, canonical_id, row_number() OVER () - 1 AS i
+           FROM resolved_link WHERE key_kind IN ('credit_code', 'branch_code', 'person_id');
+           CREATE OR REPLACE TEMP TABLE graph_code_map AS
+           SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i,
+                  key_kind = 'credit_code' AS credit
+           FROM graph_link WHERE key_kind IN ('credit_code', 'branch_code');
            CREATE OR REPLACE TEMP TABLE graph_person_map AS
-           SELECT key, canonical_id FROM resolved_link WHERE key_kind = 'person_id'"""
+           SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i
+           FROM graph_link WHERE key_kind = 'person_id'"""
     )
+    contacts: dict[str, pa.Table] = {}
     try:
-        raw = pa.concat_tables(
-            con.sql(
-                f"""SELECT * FROM ({part}) AS x (src, dst, relation, share, role)
-                    WHERE src IS NOT NULL AND dst IS NOT NULL"""  # noqa: S608 - this module's
-            )
-            # Streamed: a collected result must fit in DuckDB's memory limit, which the
-            # 11 M officer ties of a 3 M-firm city did not (OutOfMemoryException at 3GB).
-            .to_arrow_reader(_STREAM_ROWS)
-            .read_all()
-            .cast(_RAW_SCHEMA)
-            for part in parts
+        known = (
+            con.sql("SELECT canonical_id FROM graph_link ORDER BY i")
+            .to_arrow_table()["canonical_id"]
+            .combine_chunks()
+            .cast(pa.string())
         )
+        with second_thread(concurrent, "graph-keys") as pool:
+            # The contact keys are folded in Python (which holds the GIL) in a second
+            # thread while DuckDB runs the relation queries here (which releases it).
+            keyed = pool.submit(_contact_keys, sources)
+            pieces = [_read(con, part) for part in parts]
+            contacts = keyed.result()
+        for name, table in contacts.items():
+            con.register(name, table)
+        pieces += [
+            _read(con, f"SELECT NULL, firm, NULL, key, {_code(name[4:])}, NULL, NULL FROM {name}")  # noqa: S608
+            for name in contacts
+        ]
     finally:
         for name in contacts:
             con.unregister(name)
-        con.execute("DROP TABLE IF EXISTS graph_code_map; DROP TABLE IF EXISTS graph_person_map")
-    return raw
+        con.execute(
+            """DROP TABLE IF EXISTS graph_code_map; DROP TABLE IF EXISTS graph_person_map;
+               DROP TABLE IF EXISTS graph_link"""
+        )
+    return TieRows(known, pa.concat_tables(pieces))
 
 
-def _contact_keys(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, pa.Table]:
-    """``firm, key`` of the registered address, e-mail addresses and web domains of every
-    firm, keys computed for the whole column at once (:mod:`fengyan.graph.keys`)."""
+def _read(con: duckdb.DuckDBPyConnection, part: str) -> pa.Table:
+    """The rows of one part of :func:`read_ties` with both ends known."""
+    return (
+        con.sql(
+            f"""SELECT * FROM ({part}) AS x (src_at, src, dst_at, dst, relation, share, role)
+                WHERE (src_at IS NOT NULL OR src IS NOT NULL)
+                  AND (dst_at IS NOT NULL OR dst IS NOT NULL)"""  # noqa: S608 - this module's
+        )
+        # Streamed: a collected result must fit in DuckDB's memory limit, which the
+        # 11 M officer ties of a 3 M-firm city did not (OutOfMemoryException at 3GB).
+        .to_arrow_reader(_STREAM_ROWS)
+        .read_all()
+        .cast(_TIE_SCHEMA)
+    )
+
+
+def _contact_sources(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, pa.Table]:
+    """The values :func:`_contact_keys` makes keys of: ``firm`` and the registered address
+    (and region code), e-mail addresses and web domains (or URLs) of every firm."""
     out: dict[str, pa.Table] = {}
     if "enterprise" in tables:
-        rows = con.sql(
+        out["key_address"] = con.sql(
             """SELECT 'ent:' || credit_code AS firm, registered_address, region_code
                FROM enterprise WHERE registered_address IS NOT NULL"""
         ).to_arrow_table()
-        keys = address_keys(rows["registered_address"], rows["region_code"])
-        out["key_address"] = pa.table(
-            {"firm": rows["firm"], "key": pc.binary_join_element_wise("addr:", keys, "")}
-        )
     if "email_contact" in tables:
-        rows = con.sql(
+        out["key_email"] = con.sql(
             "SELECT 'ent:' || credit_code AS firm, email FROM email_contact"
         ).to_arrow_table()
-        keys = email_keys(rows["email"])
-        out["key_email"] = pa.table(
-            {"firm": rows["firm"], "key": pc.binary_join_element_wise("email:", keys, "")}
-        )
     if "web_presence" in tables:
-        rows = con.sql(
+        out["key_domain"] = con.sql(
             "SELECT 'ent:' || credit_code AS firm, coalesce(domain, url) AS value FROM web_presence"
         ).to_arrow_table()
-        keys = domain_keys(rows["value"])
-        out["key_domain"] = pa.table(
-            {"firm": rows["firm"], "key": pc.binary_join_element_wise("domain:", keys, "")}
+    return out
+
+
+def _contact_keys(sources: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """``firm, key`` of the values of :func:`_contact_sources`, keys computed for the whole
+    column at once (:mod:`fengyan.graph.keys`)."""
+    out: dict[str, pa.Table] = {}
+    for name, rows in sources.items():
+        if name == "key_address":
+            keys = address_keys(rows["registered_address"], rows["region_code"])
+            prefix = "addr:"
+        elif name == "key_email":
+            keys, prefix = email_keys(rows["email"]), "email:"
+        else:
+            keys, prefix = domain_keys(rows["value"]), "domain:"
+        out[name] = pa.table(
+            {"firm": rows["firm"], "key": pc.binary_join_element_wise(prefix, keys, "")}
         )
     return out

@@ -76,6 +76,9 @@ class GraphSettings(_Frozen):
     memory_limit: str | None = Field(
         default=None, pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
     )
+    # Two threads where steps are independent (contagion beside controllers, groups and
+    # signals; the contact keys beside the edge queries); false: one after another.
+    concurrent: bool = True
 
 
 def load_settings(path: Path | None = None) -> GraphSettings:

@@ -117,6 +117,22 @@ def pagerank(
     return np.asarray(y / y.sum())
 
 
+def stable_order(values: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of integers in ``[0, n)``.
+
+    Each value and its place are packed into one integer, so a plain sort of integers (no
+    indirection: several times faster than numpy's stable argsort) gives the order.
+    """
+    place_bits = max(len(values) - 1, 1).bit_length()
+    if max(n - 1, 1).bit_length() + place_bits > 63:
+        return np.argsort(values, kind="stable")
+    key = values.astype(np.int64) << place_bits
+    key |= np.arange(len(values), dtype=np.int64)
+    key.sort()
+    key &= (1 << place_bits) - 1
+    return key
+
+
 def sources(
     n: int,
     src: np.ndarray,
@@ -135,7 +151,7 @@ def sources(
     keep = w > 0
     frm, to, w = frm[keep], to[keep], w[keep]
     cost = -np.log(damping * w / strength[frm])
-    order = np.argsort(frm, kind="stable")
+    order = stable_order(frm, n)
     frm, to, cost = frm[order], to[order], cost[order]
     del order, w, keep
     starts = np.concatenate([[0], np.cumsum(np.bincount(frm, minlength=n))])

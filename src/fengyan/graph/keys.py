@@ -11,7 +11,7 @@ column at once:
   each step a single call into C, and none can carry a change across that character (no
   OpenCC phrase, fold entry or case rule holds it);
 * the address parser's three patterns run as one multi-line pattern over the joined text
-  (``re.findall``: one match per line);
+  (``re.findall``: one match per line, its groups turned into Arrow columns by Arrow);
 * domains and e-mail addresses are cut apart in DuckDB.
 
 ``tests/graph/test_keys.py`` checks every function against its scalar twin, on awkward
@@ -32,6 +32,8 @@ from fengyan.resolve.batch import fold_many
 from fengyan.standards.regions import normalize_code
 
 BLOCK_ROWS: Final = 200_000  # rows folded per joined string (bounds its memory)
+# Private-use characters: no converter, table or case rule touches them.
+_SEPARATORS: Final = tuple(chr(c) for c in range(0xE000, 0xE100))
 
 # resolve.contacts' _AFTER_ADMIN, _ROAD_NUMBER, _BLOCK and _BUILDING_NAME, in that order,
 # as one pattern per line: no class may cross a line break, ``$`` is a line end.
@@ -43,6 +45,7 @@ _ADDRESS: Final = re.compile(
     r"|(?P<name>[^\d\n]*?)(?=\d|$)))?[^\n]*$",
     re.MULTILINE,
 )
+_MATCH: Final = pa.struct([("road", pa.string()), ("block", pa.string()), ("name", pa.string())])
 
 
 def _blocks(values: pa.Array | pa.ChunkedArray) -> Iterator[pa.Array]:
@@ -51,9 +54,35 @@ def _blocks(values: pa.Array | pa.ChunkedArray) -> Iterator[pa.Array]:
         yield array.slice(start, BLOCK_ROWS)
 
 
-def _folded(block: pa.Array) -> list[str]:
-    """``fold`` of every value of a block, nulls as empty strings."""
-    return fold_many(pc.fill_null(block.cast(pa.string()), "").to_pylist())
+def _separator(values: pa.Array) -> str:
+    """A private-use character that none of the string ``values`` holds."""
+    for sep in _SEPARATORS:
+        if not pc.any(pc.match_substring(values, sep)).as_py():
+            return sep
+    raise ValueError("the values use every private-use separator")
+
+
+def _folded_lines(block: pa.Array) -> tuple[str, str]:
+    """``fold`` of every value of a block (nulls as empty strings), one value per line,
+    and the private-use character none of the values holds.
+
+    The values are joined by that character in Arrow and folded as one text: ``fold_many``
+    of the joined text is the joined ``fold_many`` of the values, by the very property
+    ``fold_many`` rests on (no step changes the character or carries a change across it).
+    Folded text has no whitespace left, so line breaks can then separate the values.
+    """
+    values = pc.fill_null(block.cast(pa.string()), "")
+    sep = _separator(values)
+    listed = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    joined = pc.binary_join(listed, sep)[0].as_py()
+    return fold_many([joined])[0].replace(sep, "\n"), sep
+
+
+def _lines(text: str) -> pa.Array:
+    """The lines of ``text`` as a string array (split by Arrow, not into Python strings)."""
+    return pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n")).cast(
+        pa.string()
+    )
 
 
 def _regions(regions: pa.Array) -> pa.Array:
@@ -71,17 +100,19 @@ def address_keys(
     texts: pa.Array | pa.ChunkedArray, regions: pa.Array | pa.ChunkedArray | None = None
 ) -> pa.Array:
     """:func:`fengyan.resolve.contacts.address_key` of every (address, region code) pair."""
-    roads: list[str | None] = []
-    buildings: list[str] = []
+    roads: list[pa.Array] = []
+    buildings: list[pa.Array] = []
     for block in _blocks(texts):
-        # Folded text has no whitespace left, so line breaks can separate the values.
-        lines = "\n".join(_folded(block)).upper()
-        found = _ADDRESS.findall(lines)
-        if len(found) != len(block):  # one match per line, by construction
+        lines, _ = _folded_lines(block)
+        # One match per line, by construction: (road, block name, plain name) tuples,
+        # turned into Arrow columns by Arrow (no loop over them in Python).
+        found = pa.array(_ADDRESS.findall(lines.upper()), _MATCH)
+        if len(found) != len(block):
             raise AssertionError(f"address parser: {len(found)} matches for {len(block)} rows")
-        for road, block_name, plain in found:
-            roads.append(road or None)
-            buildings.append(block_name or plain)
+        road = found.field("road")
+        roads.append(pc.if_else(pc.equal(road, ""), pa.scalar(None, pa.string()), road))
+        name = found.field("block")
+        buildings.append(pc.if_else(pc.equal(name, ""), found.field("name"), name))
     text_arr = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
     if regions is None:
         region = pa.array([""] * len(text_arr), pa.string())
@@ -89,12 +120,14 @@ def address_keys(
         region = _regions(
             regions.combine_chunks() if isinstance(regions, pa.ChunkedArray) else regions
         )
-    keys = pc.binary_join_element_wise(
-        region, pa.array(roads, pa.string()), pa.array(buildings, pa.string()), "|"
-    )
+    keys = pc.binary_join_element_wise(region, _concat(roads), _concat(buildings), "|")
     # address_key: no text (null or empty) → None, whatever the parser says.
     empty = pc.or_kleene(pc.is_null(text_arr), pc.equal(text_arr.cast(pa.string()), ""))
     return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, pa.string()), keys)
+
+
+def _concat(arrays: list[pa.Array]) -> pa.Array:
+    return pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
 
 
 _SECOND_LEVEL_SQL: Final = (
@@ -116,8 +149,7 @@ def _lowered_keys(values: pa.Array | pa.ChunkedArray, sql: str) -> pa.Array:
     """The key ``sql`` makes of every value folded and lower-cased; null for a blank value."""
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     folded = pa.concat_arrays(
-        [pa.array("\n".join(_folded(b)).lower().split("\n"), pa.string()) for b in _blocks(array)]
-        or [pa.array([], pa.string())]
+        [_lines(_folded_lines(b)[0].lower()) for b in _blocks(array)] or [pa.array([], pa.string())]
     )
     keys = _sql_keys(folded, sql)
     empty = pc.or_kleene(pc.is_null(array), pc.equal(array.cast(pa.string()), ""))

@@ -15,6 +15,7 @@ Needs a resolution run first (it reads ``resolved_link``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from fengyan.clock import CHINA_TZ, now
-from fengyan.graph.build import RELATIONS, EdgeCodes, edge_rows
+from fengyan.graph.build import RELATIONS, EdgeCodes, read_ties, second_thread
 from fengyan.graph.config import GraphSettings, load_settings
 from fengyan.graph.contagion import contagion_codes
 from fengyan.graph.groups import group_codes, group_edge_codes
@@ -48,7 +49,12 @@ LAKE_TABLES = (
 
 @dataclass
 class GraphReport:
-    """Sizes and timings of a graph run (wall and CPU seconds of each step)."""
+    """Sizes and timings of a graph run (wall and CPU seconds of each step).
+
+    The steps of :func:`build_graph` in order, ``total``, and ``contagion_task``: the
+    contagion thread's own wall and CPU time, which overlaps controllers, groups and
+    signals (``contagion`` is only the wait for it after them).
+    """
 
     model: str
     counts: dict[str, int]
@@ -126,7 +132,19 @@ def _connect(
 def build_graph(
     ws: Workspace, as_of: datetime | None = None, settings: GraphSettings | None = None
 ) -> GraphReport:
-    """Build the graph as of ``as_of`` and publish its derived tables."""
+    """Build the graph as of ``as_of`` and publish its derived tables.
+
+    After the edges, contagion (it needs only the edges and the seeds) runs in a second
+    thread while controllers, groups and signals run in this one: numpy's sorts and
+    gathers, ``scipy.sparse`` products, Arrow's kernels and DuckDB's queries release the
+    GIL, so the two paths share the two cores (``concurrent: false`` in the settings: one
+    after the other, as the contact keys and the edge queries then are too).
+
+    ``seconds``/``cpu_seconds`` keep one lap per step of this thread (CPU: the whole
+    process, so the laps of controllers, groups and signals include the contagion thread's
+    work meanwhile); ``contagion`` is the wait for that thread once they are done, and
+    ``contagion_task`` the thread's own wall time and CPU time (:class:`GraphReport`).
+    """
     settings = settings or load_settings()
     clock = StepClock()
     today = (as_of or now()).astimezone(CHINA_TZ).date()
@@ -140,7 +158,7 @@ def build_graph(
             """SELECT canonical_id FROM resolved_entity WHERE entity_kind = 'enterprise'
                AND kind <> 'unregistered'"""
         ).to_arrow_table()["canonical_id"]
-        raw = edge_rows(con, today)
+        raw = read_ties(con, today, settings.concurrent)
     finally:
         con.close()
     # Integer node codes from here on; ids again only in the tables written.
@@ -148,32 +166,26 @@ def build_graph(
     firm_codes = edges.extra[0]
     del firms, raw
     clock.lap("edges")
-    coded = _controllers(edges, settings)
-    clock.lap("controllers")
-    grouped = group_codes(
-        edges.ids, group_edge_codes(edges, coded.control, settings.groups), firm_codes
-    )
-    del firm_codes
-    ctrl = decode_controllers(edges.ids, coded)
-    del coded
-    clock.lap("groups")
+    # One lake connection for the seeds and the signals, closed before the wait for
+    # contagion (DuckDB keeps a query's memory until then).
     con = _connect(ws, as_of, settings)
-    try:
-        signal = signals(con, edges, settings.signals)
+    with second_thread(settings.concurrent, "graph-contagion") as pool:
+        try:
+            task = pool.submit(_spread, edges, _seeds(con, settings), settings)
+            coded = _controllers(edges, settings)
+            clock.lap("controllers")
+            grouped = group_codes(
+                edges.ids, group_edge_codes(edges, coded.control, settings.groups), firm_codes
+            )
+            del firm_codes
+            ctrl = decode_controllers(edges.ids, coded)
+            del coded
+            clock.lap("groups")
+            signal = signals(con, edges, settings.signals)
+        finally:
+            con.close()
         clock.lap("signals")
-        seeds = _seeds(con, settings)
-    finally:
-        con.close()
-    spread = contagion_codes(
-        edges.ids,
-        edges.src,
-        edges.dst,
-        edges.relation,
-        edges.relations,
-        edges.share,
-        seeds,
-        settings.contagion,
-    )
+        spread, task_wall, task_cpu = task.result()
     clock.lap("contagion")
     tables = {
         "graph_edge": edges.table(),
@@ -187,7 +199,26 @@ def build_graph(
     run = ws.lake.write_derived(STAGE, tables)
     clock.lap("write")
     clock.total()
+    clock.wall["contagion_task"], clock.cpu["contagion_task"] = task_wall, task_cpu
     counts = {name: t.num_rows for name, t in tables.items()}
     counts["ownership_iterations"] = ctrl.iterations
     counts["seeds"] = int(pa.compute.sum(spread["seed"]).as_py() or 0) if spread.num_rows else 0
     return GraphReport(settings.model, counts, clock.wall, run, clock.cpu)
+
+
+def _spread(
+    edges: EdgeCodes, seeds: dict[str, float], settings: GraphSettings
+) -> tuple[pa.Table, float, float]:
+    """The contagion table, and the wall and CPU seconds of the thread that made it."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    spread = contagion_codes(
+        edges.ids,
+        edges.src,
+        edges.dst,
+        edges.relation,
+        edges.relations,
+        edges.share,
+        seeds,
+        settings.contagion,
+    )
+    return spread, time.perf_counter() - wall, time.thread_time() - cpu

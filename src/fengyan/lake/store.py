@@ -35,6 +35,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -378,11 +379,17 @@ class Lake:
         stage_dir = self.root / DERIVED_DIR / stage
         run = stage_dir / f"run-{time.time_ns():020d}-{os.getpid()}"
         run.mkdir(parents=True)
-        for name, table in tables.items():
+
+        def write(name: str, table: pa.Table) -> None:
             path = run / f"{name}.parquet"
             pq.write_table(table, path, **_WRITE_OPTIONS)
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
+
+        # Two files at a time: Parquet encoding and zstd release the GIL.
+        with ThreadPoolExecutor(2, thread_name_prefix="write-derived") as pool:
+            for done in [pool.submit(write, name, table) for name, table in tables.items()]:
+                done.result()
         _fsync_dir(run)
         pointer = stage_dir / "CURRENT"
         previous = pointer.read_text().strip() if pointer.exists() else None

@@ -288,6 +288,7 @@ def run_size(n: int, built: dict[str, Any], profile: bool) -> dict[str, Any]:
         "resolved_firms": child["firms"],
         "linked_records": child["mentions"],
         "resolve_step_seconds": {k: round(v, 2) for k, v in child["resolve"]["seconds"].items()},
+        "graph_step_seconds": {k: round(v, 2) for k, v in child["graph"]["seconds"].items()},
         "graph_counts": child["graph"]["counts"],
         "resolve_counts": child["resolve"]["counts"],
         "target": (
@@ -348,7 +349,11 @@ def size_lines(r: dict[str, Any]) -> list[str]:
         f"{r['load_average'][0]} before, {r['load_average'][3]} after; target {r['target']}.",
         "  Resolution's own timers: "
         + ", ".join(f"{k} {v:,.1f} s" for k, v in r["resolve_step_seconds"].items())
-        + ".",
+        + " (person_thread: the persons thread, beside the enterprise step).",
+        "  Graph's own timers: "
+        + ", ".join(f"{k} {v:,.1f} s" for k, v in r.get("graph_step_seconds", {}).items())
+        + " (contagion_task: the contagion thread, beside controllers, groups and signals;"
+        " contagion: the wait for it).",
         f"  Built once: simulate {b['simulate_seconds']:,} s ({b['simulate_peak_rss_mib']:,} "
         f"MiB), ingest {b['ingest_seconds']:,} s ({b['ingest_peak_rss_mib']:,} MiB) of "
         f"{rows}.",

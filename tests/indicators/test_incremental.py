@@ -211,3 +211,43 @@ def test_calls_look_up_warm_source_steps_and_plan_less(
         # The same calls again: parsed statements and pruned SQL come from the caches.
         for firm in (D, B, A):
             _assert_equal(scorer.rescore(firm).tables, full.tables, firm)
+
+
+def test_warm_aggregations_keep_only_the_columns_read(
+    tiny: TinyCity, fixture_specs: SpecSet
+) -> None:
+    full = compute_indicators(tiny.ws, LATER, specs=fixture_specs)
+    with IncrementalScorer(tiny.ws, LATER, fixture_specs, index=False) as scorer:
+        narrowed = 0
+        for steps in scorer._warmed.values():
+            for step in steps:
+                stored = [
+                    str(r[0])
+                    for r in scorer.con.execute(f'DESCRIBE "ind__w_{step.name}"').fetchall()
+                ]
+                every = list(step.query.named_selects)
+                read = scorer._agg_read.get(step.name)
+                if read is None:
+                    # Not an aggregation a call narrows: every column kept.
+                    assert stored == [*every, "ind__w_pos", "ind__w_key"]
+                    continue
+                # Its firm and the columns a call looks up (its scores are in the
+                # presence rows).
+                wanted = {"firm_id", *read}
+                assert stored == [*(c for c in every if c in wanted), "ind__w_pos", "ind__w_key"]
+                narrowed += len(stored) < len(every) + 2
+        assert narrowed > 0
+        for firm in (A, B, C, D):
+            _assert_equal(scorer.rescore(firm).tables, full.tables, firm)
+        # A batch rebuilds the complaint sources: the presence rows of the others (their
+        # scores, no longer in their aggregations) are the previous table's.
+        presence = "SELECT * FROM ind__w_presence WHERE source = ? ORDER BY ALL"
+        kept = scorer._sources.index("ind__src_enterprise")
+        before = scorer.con.execute(presence, [kept]).fetchall()
+        add_late_complaint(tiny)
+        rebuilt = scorer.refresh()
+        assert "ind__src_complaint" in rebuilt and "ind__src_enterprise" not in rebuilt
+        assert scorer.con.execute(presence, [kept]).fetchall() == before
+        # Firms the batch does not touch score as before (C: the other test).
+        for firm in (A, B, D):
+            _assert_equal(scorer.rescore(firm).tables, full.tables, firm)

@@ -59,6 +59,14 @@ from fengyan.indicators.sources import VERSIONS_SUFFIX
 from fengyan.indicators.spec import Rank
 from fengyan.workspace import Workspace
 
+# The presence table while it is rebuilt (from the previous one).
+PRESENCE_NEW = f"{PRESENCE}_new"
+
+
+def quoted(name: str) -> str:
+    """A DuckDB identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
 
 class WarmTables:
     """The warm database of an :class:`~fengyan.indicators.incremental.IncrementalScorer`
@@ -201,7 +209,8 @@ class WarmTables:
             self._load_cutpoints(cut)
         if stale:
             self._derive([n for n in stale if n != UNIVERSE])
-            self._presence()
+            self._presence(set(stale))
+            self._narrow([n for n in stale if n != UNIVERSE])
         if self._defaults_stale or UNIVERSE in stale:
             self._defaults()
             self._defaults_stale = False
@@ -280,12 +289,18 @@ class WarmTables:
             shutil.rmtree(work, ignore_errors=True)
         self.seconds["build"] = time.perf_counter() - mark
 
-    def _presence(self) -> None:
+    def _presence(self, stale: set[str]) -> None:
         """Which sources hold rows of which firm, with the firm's scores there:
-        (key, firm_id, source, scores), sorted."""
-        self._sources = [n for n in self._inputs if n != UNIVERSE]
+        (key, firm_id, source, scores), sorted. The rows of a source not ``stale`` are
+        the previous table's (its aggregation no longer holds the scores: _narrow)."""
+        sources = [n for n in self._inputs if n != UNIVERSE]
+        kept = set() if sources != self._sources else set(sources) - stale
+        self._sources = sources
         parts = []
         for i, n in enumerate(self._sources):
+            if n in kept:
+                parts.append(f"SELECT * FROM {PRESENCE} WHERE source = {i}")
+                continue
             firms = f'SELECT DISTINCT {KEY}, firm_id FROM "{WARM_PREFIX}{n}"'
             keys = self._score_keys.get(n)
             if not keys:
@@ -303,9 +318,25 @@ class WarmTables:
                 " ON a.firm_id = f.firm_id"
             )
         self.con.execute(
-            f"CREATE OR REPLACE TABLE {PRESENCE} AS SELECT * FROM"
+            f"CREATE OR REPLACE TABLE {PRESENCE_NEW} AS SELECT * FROM"
             f" ({' UNION ALL '.join(parts)}) AS p ORDER BY {KEY}, firm_id, source"
         )
+        self.con.execute(f"DROP TABLE IF EXISTS {PRESENCE}")
+        self.con.execute(f"ALTER TABLE {PRESENCE_NEW} RENAME TO {PRESENCE}")
+
+    def _narrow(self, names: Sequence[str]) -> None:
+        """Drop from the warm aggregations of sources ``names`` the score columns only
+        :meth:`_presence` read (a call reads its scores from the presence rows)."""
+        for name in names:
+            for s in self._warmed.get(name) or []:
+                read = self._agg_read.get(s.name)
+                if read is None:
+                    continue
+                for key in self._score_keys.get(name, []):
+                    if key not in read and key != "firm_id":
+                        self.con.execute(
+                            f'ALTER TABLE "{WARM_PREFIX}{s.name}" DROP COLUMN {quoted(key)}'
+                        )
 
     def _derive(self, names: Sequence[str]) -> None:
         """Each source's warm steps (:meth:`_firm_plan`) over every firm's rows, stored.
@@ -337,9 +368,12 @@ class WarmTables:
                 finally:
                     con.execute("PRAGMA enable_optimizer")
                 for s in steps:
+                    made = con.execute(f'SELECT * FROM {work}."{s.name}" LIMIT 0')
+                    kept = self._stored_columns(name, s.name, [d[0] for d in made.description])
+                    picked = "*" if kept is None else ", ".join(quoted(c) for c in kept)
                     con.execute(
                         f'CREATE OR REPLACE TABLE "{self._catalog}".main."{WARM_PREFIX}{s.name}"'
-                        f" AS SELECT *, rowid AS {POSITION}, hash(firm_id) AS {KEY}"
+                        f" AS SELECT {picked}, rowid AS {POSITION}, hash(firm_id) AS {KEY}"
                         f' FROM {work}."{s.name}" ORDER BY {KEY}, firm_id, {POSITION}'
                     )
                 for t in (*(s.name for s in steps), name):
@@ -349,6 +383,19 @@ class WarmTables:
             con.execute("RESET search_path")
             con.execute(f"DETACH {work}")
         self.seconds["derive"] = time.perf_counter() - mark
+
+    def _stored_columns(self, source: str, step: str, columns: Sequence[str]) -> list[str] | None:
+        """Of warm step ``step``'s ``columns`` (a step of ``source``), those read once it
+        is stored (None: all). A warm aggregation keeps its firm, the columns a call looks
+        up (``agg_read``) and the scores its presence rows list (``score_keys``): the
+        source's other warm steps read it whole, in the working database, before."""
+        read = self._agg_read.get(step)
+        if read is None:
+            return None
+        wanted = {"firm_id", *read, *self._score_keys.get(source, [])}
+        if not wanted <= set(columns):
+            raise ValueError(f"warm step {step} lacks columns {sorted(wanted - set(columns))}")
+        return [c for c in columns if c in wanted]
 
     def _changed_firms(self, name: str) -> set[str]:
         """Firms whose rows in warm table ``name`` differ from the new rows (``ind__w_arrow``)."""

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from fengyan.clock import CHINA_TZ, now
 from fengyan.graph import service
-from fengyan.graph.build import RELATIONS, EdgeCodes, TieRows, read_ties, second_thread
+from fengyan.graph.build import RELATIONS, EdgeCodes, TieRows, read_ties
 from fengyan.graph.config import load_settings
 from fengyan.graph.contagion import stable_order
+from fengyan.threads import second_thread
 from tests.resolve.conftest import ResolvedCity
 
 IDS = st.text(alphabet="abc:企é\U0001f600", max_size=5)

@@ -51,6 +51,11 @@ def test_same_input_same_output(resolved_city: ResolvedCity, city_copy: Workspac
     resolve(city_copy)
     after = city_copy.lake.connect().sql("SELECT * FROM resolved_link ORDER BY ALL").fetchall()
     assert before == after
+    # One thread (concurrent: false) gives the same tables, rows in the same order.
+    one_thread = load_settings().model_copy(update={"concurrent": False})
+    report = resolve(city_copy, settings=one_thread)
+    assert city_copy.lake.connect().sql("SELECT * FROM resolved_link").fetchall() == after
+    assert report.seconds["person"] < report.seconds["person_thread"]
 
 
 def test_later_runs_respect_human_decisions(city_copy: Workspace) -> None:

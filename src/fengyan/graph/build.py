@@ -22,11 +22,10 @@ as its canonical id: the node dictionary hashes each canonical id once, not once
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, TypeVar
+from typing import Final
 
 import duckdb
 import numpy as np
@@ -35,8 +34,8 @@ import pyarrow.compute as pc
 
 from fengyan.graph.keys import address_keys, domain_keys, email_keys
 from fengyan.graph.nodes import Column, decode, node_index
+from fengyan.threads import second_thread
 
-T = TypeVar("T")
 # Every relation load_edge_codes makes, sorted: a relation's code is its place here (the
 # query names each by its code, not 23 million strings).
 RELATIONS: Final = ("address", "domain", "email", "officer", "phone", "server_ip", "shareholding")
@@ -293,27 +292,6 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-
-
-class InlineExecutor(Executor):
-    """An executor that runs each task at once, in the calling thread."""
-
-    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
-        """``fn(*args, **kwargs)`` now; its result (or exception) in a done future."""
-        done: Future[T] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # handed to the caller by result(), as a thread would
-            done.set_exception(exc)
-        return done
-
-
-def second_thread(concurrent: bool, name: str) -> Executor:
-    """One worker thread for a task that overlaps the caller's own work, or — without
-    ``concurrent`` — an executor that runs the task at once (less memory at a time)."""
-    if concurrent:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-    return InlineExecutor()
 
 
 def load_edges(con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:

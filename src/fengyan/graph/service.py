@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from fengyan.clock import CHINA_TZ, now
-from fengyan.graph.build import RELATIONS, EdgeCodes, read_ties, second_thread
+from fengyan.graph.build import RELATIONS, EdgeCodes, read_ties
 from fengyan.graph.config import GraphSettings, load_settings
 from fengyan.graph.contagion import contagion_codes
 from fengyan.graph.groups import group_codes, group_edge_codes
@@ -33,6 +33,7 @@ from fengyan.graph.nodes import prefix_range
 from fengyan.graph.ownership import Controllers, controller_codes, decode_controllers
 from fengyan.graph.signals import signals
 from fengyan.resolve.service import StepClock
+from fengyan.threads import second_thread
 from fengyan.workspace import Workspace
 
 STAGE = "graph"

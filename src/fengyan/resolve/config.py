@@ -72,6 +72,8 @@ class ResolveSettings(_Frozen):
     model: str
     enterprise: EnterpriseSettings
     person: PersonSettings
+    # Persons in a second thread beside enterprises; false: one after the other.
+    concurrent: bool = True
 
 
 def load_settings(path: Path | None = None) -> ResolveSettings:

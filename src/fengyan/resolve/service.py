@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from fengyan.resolve.config import PersonSettings, ResolveSettings, load_setting
 from fengyan.resolve.enterprises import link_enterprises
 from fengyan.resolve.ledger import current_judgements, do_suggest
 from fengyan.resolve.persons import PersonResult, link_persons
+from fengyan.threads import second_thread
 from fengyan.workspace import Workspace
 
 STAGE = "resolve"
@@ -154,10 +154,11 @@ def resolve(
     # Persons and enterprises are resolved independently: persons in a second thread on a
     # connection of its own, while enterprises run here (most of both is DuckDB, Arrow and
     # rapidfuzz work that releases the GIL, so the two cores share it). ``enterprise`` is
-    # the wall time until enterprises are done, ``person`` what is left of persons then.
+    # the wall time until enterprises are done, ``person`` what is left of persons then
+    # (``concurrent: false``: persons first, in this thread, counted in ``enterprise``).
     per_judgements = current_judgements(ws.engine, "person")
     ent_judgements = current_judgements(ws.engine, "enterprise")
-    with ThreadPoolExecutor(1, thread_name_prefix="resolve-person") as pool:
+    with second_thread(settings.concurrent, "resolve-person") as pool:
         persons = pool.submit(_link_persons, ws, as_of, settings.person, per_judgements)
         con = ws.lake.connect(as_of)
         try:

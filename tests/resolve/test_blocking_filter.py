@@ -104,16 +104,22 @@ def test_splink_dict_rules_are_read() -> None:
 
 def test_shipped_rules_keep_every_pair_of_the_city(resolved_city: ResolvedCity) -> None:
     """The shipped blocking rules on the simulated city: the same pairs with the filter."""
-    from fengyan.resolve.enterprises import exact_stages, prepare, splink_inputs
+    from fengyan.resolve.enterprises import (
+        attach_contexts,
+        exact_stages,
+        prepare,
+        splink_inputs,
+    )
 
     settings = load_settings().enterprise
     con = resolved_city.ws.lake.connect()
     try:
         work, entities, _ = prepare(con, {}, settings, None)
+        exact_stages(work, settings)
+        attach_contexts(con, work, settings)
     finally:
         con.close()
     try:
-        exact_stages(work, settings)
         model = model_for(settings, entities.num_rows)
         left, right_all, _ = splink_inputs(work)
         _, right, _ = splink_inputs(work, model)

@@ -38,7 +38,7 @@ from splink import DuckDBAPI, Linker
 
 from fengyan.resolve import scoring
 from fengyan.resolve.config import EnterpriseSettings, load_settings
-from fengyan.resolve.enterprises import exact_stages, prepare, splink_inputs
+from fengyan.resolve.enterprises import attach_contexts, exact_stages, prepare, splink_inputs
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,7 @@ def estimate_enterprise(
                WHERE record_key IN (SELECT record_key FROM labelled)"""
         )
         exact_stages(work, settings)
+        attach_contexts(con, work, settings)
         left, right, tf_brand = splink_inputs(work)
         work.register("right_in", right)
         # Each labelled record against the name of its firm nearest to what it wrote.

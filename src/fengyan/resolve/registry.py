@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fengyan.resolve.config import EnterpriseSettings
+from fengyan.resolve.config import EnterpriseSettings, MentionSource
 from fengyan.standards import orgcode, regno, uscc
 
 PREFIX: Final = "ent:"
@@ -255,13 +255,46 @@ _MENTION_SCHEMA: Final = pa.schema(
 )
 
 
-def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) -> pa.Table:
+def _context_sql(con: duckdb.DuckDBPyConnection, m: MentionSource) -> str:
+    texts = [c for c in m.context if has_columns(con, m.table, [c])]
+    return f"concat_ws(' ', {', '.join(texts)})" if texts else "NULL"
+
+
+def load_contexts(
+    con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings, record_keys: pa.Array
+) -> pa.Table:
+    """record_key, context (the configured text columns joined) of the records named.
+
+    The model reads the context of the records left for splink only (a few percent of
+    them), so :func:`load_mentions` leaves it out and this reads it for those records.
+    """
+    con.register("fy_context_keys", pa.table({"record_key": record_keys.cast(pa.string())}))
+    try:
+        selects = [
+            f"""SELECT '{m.table}/' || t._id AS record_key,
+                       CAST({_context_sql(con, m)} AS VARCHAR) AS context
+                FROM "{m.table}" t SEMI JOIN fy_context_keys k
+                ON k.record_key = '{m.table}/' || t._id"""  # noqa: S608 - settings.yaml
+            for m in settings.mentions
+            if has_columns(con, m.table, ["_id"])
+        ]
+        if not selects:
+            return pa.table({c: pa.array([], pa.string()) for c in ("record_key", "context")})
+        return con.sql(" UNION ALL ".join(selects)).to_arrow_table()
+    finally:
+        con.unregister("fy_context_keys")
+
+
+def load_mentions(
+    con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings, context: bool = True
+) -> pa.Table:
     """Every configured event record that names a firm.
 
     Columns: record_key, source_table, code (a valid credit code, else NULL), name, region,
-    day, context (the configured text columns joined), alt_name (the name is the fallback
-    column's: a platform, not a firm), old_kind/old_key (the code column holds a valid
-    organisation code or 15-digit registration number instead).
+    day, context (the configured text columns joined; NULL without ``context``: see
+    :func:`load_contexts`), alt_name (the name is the fallback column's: a platform, not a
+    firm), old_kind/old_key (the code column holds a valid organisation code or 15-digit
+    registration number instead).
     """
     selects = []
     for m in settings.mentions:
@@ -278,8 +311,7 @@ def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) 
         day = (
             f"CAST({m.date} AS DATE)" if m.date and has_columns(con, m.table, [m.date]) else "NULL"
         )
-        texts = [c for c in m.context if has_columns(con, m.table, [c])]
-        context = f"concat_ws(' ', {', '.join(texts)})" if texts else "NULL"
+        text = _context_sql(con, m) if context else "NULL"
         where = f"{name} IS NOT NULL"
         if m.kind_field and m.kinds:
             kinds = ", ".join("'" + k.replace("'", "''") + "'" for k in m.kinds)
@@ -288,7 +320,7 @@ def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) 
             f"""SELECT '{m.table}/' || _id AS record_key, '{m.table}' AS source_table,
                        CAST({m.code} AS VARCHAR) AS code, {name} AS name,
                        CAST({region} AS VARCHAR) AS region, {day} AS day,
-                       CAST({context} AS VARCHAR) AS context, {alt} AS alt_name
+                       CAST({text} AS VARCHAR) AS context, {alt} AS alt_name
                 FROM "{m.table}" WHERE {where}"""  # noqa: S608 - names from settings.yaml
         )
     if not selects:

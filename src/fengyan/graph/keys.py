@@ -28,12 +28,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fengyan.resolve.batch import fold_many
+from fengyan.resolve.batch import SEPARATORS, fold_many
 from fengyan.standards.regions import normalize_code
 
 BLOCK_ROWS: Final = 200_000  # rows folded per joined string (bounds its memory)
-# Private-use characters: no converter, table or case rule touches them.
-_SEPARATORS: Final = tuple(chr(c) for c in range(0xE000, 0xE100))
 
 # resolve.contacts' _AFTER_ADMIN, _ROAD_NUMBER, _BLOCK and _BUILDING_NAME, in that order,
 # as one pattern per line: no class may cross a line break, ``$`` is a line end.
@@ -56,7 +54,7 @@ def _blocks(values: pa.Array | pa.ChunkedArray) -> Iterator[pa.Array]:
 
 def _separator(values: pa.Array) -> str:
     """A private-use character that none of the string ``values`` holds."""
-    for sep in _SEPARATORS:
+    for sep in SEPARATORS:
         if not pc.any(pc.match_substring(values, sep)).as_py():
             return sep
     raise ValueError("the values use every private-use separator")

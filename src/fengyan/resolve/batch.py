@@ -33,11 +33,11 @@ from fengyan.resolve import names as ref
 from fengyan.standards.text import _HALFWIDTH
 
 # Private-use characters: no converter, table or case rule touches them.
-_SEPARATORS: Final = tuple(chr(c) for c in range(0xE000, 0xE100))
+SEPARATORS: Final = tuple(chr(c) for c in range(0xE000, 0xE100))
 
 
 def _separator(joined: str) -> str:
-    for sep in _SEPARATORS:
+    for sep in SEPARATORS:
         if sep not in joined:
             return sep
     raise ValueError("names use every private-use separator; fold them one by one")

@@ -177,7 +177,7 @@ def prepare(
     entities, names = load_registry(con)
     # Without their text: splink reads it for the records the exact stages leave only
     # (attach_contexts), a few percent of them — at 3 M firms some 250 MB less.
-    mentions = load_mentions(con, settings, context=False)
+    mentions = load_mentions(con, settings)
     clock.lap("load")
     features = name_features(names["name"], mentions["name"])
     clock.lap("names")
@@ -237,9 +237,12 @@ def attach_contexts(
     work: duckdb.DuckDBPyConnection,
     settings: EnterpriseSettings,
 ) -> None:
-    """Table ``contexts`` of ``work``: the text of the records still pending (read from the
-    lake connection ``con``), which :func:`splink_inputs` gives the model."""
-    pending = work.sql(f"SELECT m.record_key FROM {PENDING}").to_arrow_table()  # noqa: S608
+    """Table ``contexts`` of ``work``: the text of the records still pending that splink
+    compares (read from the lake connection ``con``), which :func:`splink_inputs` gives
+    the model."""
+    pending = work.sql(
+        f"SELECT m.record_key FROM {PENDING} WHERE NOT m.alt_name"  # noqa: S608
+    ).to_arrow_table()
     work.register("contexts_in", load_contexts(con, settings, pending["record_key"]))
     try:
         work.execute("CREATE OR REPLACE TABLE contexts AS SELECT * FROM contexts_in")

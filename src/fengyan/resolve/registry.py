@@ -9,7 +9,8 @@ that name a firm.
 * :func:`load_old_keys` — 组织机构代码 (the organisation code, characters 9–17 of a credit
   code) and the 15-digit 注册号 of each firm, where exactly one firm has them;
 * :func:`load_mentions` — every configured event record that names a firm, with its code,
-  name, region, date and the text that may name the firm's trade.
+  name, region and date; :func:`load_contexts` — the text that may name the firm's trade,
+  for the records named.
 """
 
 from __future__ import annotations
@@ -247,7 +248,6 @@ _MENTION_SCHEMA: Final = pa.schema(
         ("name", pa.string()),
         ("region", pa.string()),
         ("day", pa.date32()),
-        ("context", pa.string()),
         ("alt_name", pa.bool_()),
         ("old_kind", pa.string()),
         ("old_key", pa.string()),
@@ -285,16 +285,14 @@ def load_contexts(
         con.unregister("fy_context_keys")
 
 
-def load_mentions(
-    con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings, context: bool = True
-) -> pa.Table:
+def load_mentions(con: duckdb.DuckDBPyConnection, settings: EnterpriseSettings) -> pa.Table:
     """Every configured event record that names a firm.
 
     Columns: record_key, source_table, code (a valid credit code, else NULL), name, region,
-    day, context (the configured text columns joined; NULL without ``context``: see
-    :func:`load_contexts`), alt_name (the name is the fallback column's: a platform, not a
-    firm), old_kind/old_key (the code column holds a valid organisation code or 15-digit
-    registration number instead).
+    day, alt_name (the name is the fallback column's: a platform, not a firm),
+    old_kind/old_key (the code column holds a valid organisation code or 15-digit
+    registration number instead). Their text is :func:`load_contexts`'s, for the records
+    that need it.
     """
     selects = []
     for m in settings.mentions:
@@ -311,7 +309,6 @@ def load_mentions(
         day = (
             f"CAST({m.date} AS DATE)" if m.date and has_columns(con, m.table, [m.date]) else "NULL"
         )
-        text = _context_sql(con, m) if context else "NULL"
         where = f"{name} IS NOT NULL"
         if m.kind_field and m.kinds:
             kinds = ", ".join("'" + k.replace("'", "''") + "'" for k in m.kinds)
@@ -320,7 +317,7 @@ def load_mentions(
             f"""SELECT '{m.table}/' || _id AS record_key, '{m.table}' AS source_table,
                        CAST({m.code} AS VARCHAR) AS code, {name} AS name,
                        CAST({region} AS VARCHAR) AS region, {day} AS day,
-                       CAST({text} AS VARCHAR) AS context, {alt} AS alt_name
+                       {alt} AS alt_name
                 FROM "{m.table}" WHERE {where}"""  # noqa: S608 - names from settings.yaml
         )
     if not selects:

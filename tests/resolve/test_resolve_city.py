@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fengyan.resolve.config import load_settings
+from fengyan.resolve.enterprises import _Clock, prepare
 from fengyan.resolve.evaluate import evaluate
 from fengyan.resolve.ledger import current_judgements, do_decide
 from fengyan.resolve.persons import link_persons
@@ -109,3 +110,30 @@ def test_persons_resolved_beside_enterprises_are_the_sequential_result(
     assert alone.num_rows > 1000
     assert published.to_pylist() == alone.sort_by("person_id").to_pylist()
     assert resolved_city.report.seconds["person_thread"] > 0
+
+
+def test_persons_start_once_the_enterprise_inputs_are_read(resolved_city: ResolvedCity) -> None:
+    # resolve() starts the persons thread from this hook: exactly once, after the register
+    # and the records are read and before the names are folded.
+    con = resolved_city.ws.lake.connect()
+    seen: list[set[str]] = []
+    clock = _RecordingClock()
+    try:
+        work, _, _ = prepare(
+            con, {}, load_settings().enterprise, clock, lambda: seen.append(set(clock.laps))
+        )
+        work.close()
+    finally:
+        con.close()
+    assert seen == [{"load"}]
+    assert clock.laps == ["load", "names"]
+
+
+class _RecordingClock(_Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.laps: list[str] = []
+
+    def lap(self, step: str) -> None:
+        super().lap(step)
+        self.laps.append(step)

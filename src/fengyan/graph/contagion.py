@@ -49,10 +49,31 @@ def merge_parallel(
     edges to walk (a person is often officer and shareholder of one firm)."""
     low = np.minimum(src, dst).astype(np.int64)
     high = np.maximum(src, dst).astype(np.int64)
-    pairs, which = np.unique(low * max(n, 1) + high, return_inverse=True)
+    pairs, which = _unique_pairs(low, high, max(n, 1))
     summed = np.bincount(which, weights=weight, minlength=len(pairs))
     # Indices stay intp: numpy converts narrower ones on every gather and bincount.
     return pairs // max(n, 1), pairs % max(n, 1), summed
+
+
+def _unique_pairs(low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(low * n + high, return_inverse=True)`` for ``low``, ``high`` in ``[0, n)``.
+
+    The rows are ordered by two sorts of plain integers (:func:`stable_order`, by ``high``
+    then by ``low``) instead of numpy's argsort of the keys: several times faster for the
+    tens of millions of edges of a city, and the same pairs and inverse.
+    """
+    if len(low) < 2:
+        pairs, which = np.unique(low * n + high, return_inverse=True)
+        return pairs, which
+    by_high = stable_order(high, n)
+    order = by_high[stable_order(low[by_high], n)]
+    del by_high
+    key = low[order] * n + high[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    which = np.empty(len(key), dtype=np.intp)
+    which[order] = np.cumsum(first) - 1
+    return key[first], which
 
 
 def pagerank(
@@ -92,8 +113,10 @@ def pagerank(
     r = reset / reset.sum()
 
     def apply(v: np.ndarray) -> np.ndarray:
-        """(I − d·S) v."""
-        out: np.ndarray = v - damping * (matrix @ v)
+        """(I − d·S) v, i.e. ``v - damping * (matrix @ v)`` in the product's own array."""
+        out: np.ndarray = matrix @ v
+        out *= damping
+        np.subtract(v, out, out=out)
         return out
 
     b = np.where(live, r * inv_root, 0.0)
@@ -102,15 +125,21 @@ def pagerank(
     direction = residual.copy()
     rs = float(residual @ residual)
     stop = (tolerance * float(np.sqrt(b @ b))) ** 2
+    # The vector updates write into arrays allocated once: a fresh array of millions of
+    # floats per operation cost page faults and memory traffic every step. Each operation
+    # is the one it replaces (``a * x`` is ``x * a``, ``x + y`` is ``y + x``): the same bits.
+    scratch = np.empty(n)
     for _ in range(max_iterations):
         if rs <= stop:
             break
         product = apply(direction)
         alpha = rs / float(direction @ product)
-        z += alpha * direction
-        residual -= alpha * product
+        z += np.multiply(direction, alpha, out=scratch)  # z += alpha * direction
+        residual -= np.multiply(product, alpha, out=scratch)  # residual -= alpha * product
+        del product
         rs_next = float(residual @ residual)
-        direction = residual + (rs_next / rs) * direction
+        direction *= rs_next / rs  # direction = residual + (rs_next / rs) * direction
+        direction += residual
         rs = rs_next
     # A node without weighted edges keeps only what restarts there.
     y = np.where(live, z * root, r)
@@ -152,9 +181,11 @@ def sources(
     frm, to, w = frm[keep], to[keep], w[keep]
     cost = -np.log(damping * w / strength[frm])
     order = stable_order(frm, n)
-    frm, to, cost = frm[order], to[order], cost[order]
+    to, cost = to[order], cost[order]
     del order, w, keep
+    # Each node's run of arcs (counted in any order); the arcs' own ends are not kept.
     starts = np.concatenate([[0], np.cumsum(np.bincount(frm, minlength=n))])
+    del frm
     best = np.full(n, np.inf)
     source = np.full(n, -1, dtype=np.int64)
     hops = np.full(n, -1, dtype=np.int16)
@@ -167,9 +198,11 @@ def sources(
         lens = starts[active + 1] - starts[active]
         if not lens.sum():
             break
-        # The arcs leaving the active nodes: their runs in the sorted arc list.
+        # The arcs leaving the active nodes: their runs in the sorted arc list. An arc's
+        # own end is its run's node: repeated from the active nodes, not gathered per arc.
         arcs = np.repeat(starts[active] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        cand = best[frm[arcs]] + cost[arcs]
+        cand = np.repeat(best[active], lens)
+        cand += cost[arcs]
         target = to[arcs]
         new = best.copy()
         np.minimum.at(new, target, cand)
@@ -177,7 +210,7 @@ def sources(
         win = improved[target] & (cand == new[target])
         # Ties between equally probable walks go to the smaller seed index.
         pick = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(pick, target[win], source[frm[arcs[win]]])
+        np.minimum.at(pick, target[win], np.repeat(source[active], lens)[win])
         active = np.flatnonzero(improved)
         best[active] = new[active]
         source[active] = pick[active]
@@ -236,9 +269,13 @@ def contagion_codes(
     node = local.to_numpy(zero_copy_only=False).astype(np.int64)
     reset = np.zeros(n)
     if seeds and n:
-        seed_codes = codes_of(ids, pa.array(list(seeds), pa.string()))
-        at = pc.index_in(pa.array(seed_codes, mask=seed_codes < 0), value_set=local)
-        at_np = pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        seed_codes = codes_of(ids, pa.array(list(seeds), pa.string())).astype(np.int64)
+        # Each seed's place among the graph's nodes (-1: no edge), by a table over the
+        # node codes rather than hashing the millions of nodes.
+        place = np.full(len(ids) + 1, -1, dtype=np.int64)  # the last entry: no code
+        place[node] = np.arange(n, dtype=np.int64)
+        at_np = place[np.where(seed_codes >= 0, seed_codes, len(ids))]
+        del place
         found = at_np >= 0
         np.add.at(
             reset,

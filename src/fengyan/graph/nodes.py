@@ -44,13 +44,16 @@ def node_index(*columns: Column) -> tuple[pa.Array, list[np.ndarray]]:
     rank[-1] = -1  # where a null's index (filled with -1 below) lands
     ids = dictionary.take(pa.array(order, pa.int64()))
     # The output chunks need not match the input's (empty ones are dropped): split the
-    # indices by the columns' lengths instead.
-    index = [
-        pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        for c in encoded.chunks
-    ]
-    every = rank[np.concatenate(index)] if index else np.zeros(0, dtype=np.int32)
-    del index
+    # codes by the columns' lengths instead. Each chunk's indices are ranked straight into
+    # one array (no wider copy of all the indices first).
+    every = np.empty(sum(len(column) for column in columns), dtype=np.int32)
+    at = 0
+    for chunk in encoded.chunks:
+        indices = chunk.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, -1)
+        every[at : at + len(indices)] = rank[indices.to_numpy(zero_copy_only=False)]
+        at += len(indices)
     bounds = np.cumsum([len(column) for column in columns])[:-1]
     out = [np.ascontiguousarray(part) for part in np.split(every, bounds)]
     return ids, out
@@ -80,14 +83,18 @@ def codes_of(ids: pa.Array, values: Column) -> np.ndarray:
 def decode(ids: pa.Array, codes: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
     """The ids of ``codes`` (null for a null or negative code)."""
     if isinstance(codes, np.ndarray):
-        codes = pa.array(codes, mask=codes < 0)
-    elif isinstance(codes, pa.ChunkedArray):
+        negative = codes < 0
+        # No validity bitmap when nothing is null: the take of tens of millions of codes
+        # then checks no bits.
+        out: pa.Array = ids.take(pa.array(codes, mask=negative if negative.any() else None))
+        return out
+    if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
     low = pc.min(codes).as_py() if len(codes) else None
     if low is not None and low < 0:
         codes = pc.if_else(pc.less(codes, 0), pa.scalar(None, codes.type), codes)
-    out: pa.Array = ids.take(codes)
-    return out
+    taken: pa.Array = ids.take(codes)
+    return taken
 
 
 def decode_lists(ids: pa.Array, lists: pa.Array | pa.ChunkedArray) -> pa.Array:

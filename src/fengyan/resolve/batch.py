@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from pypinyin.pinyin_dict import pinyin_dict
 
 from fengyan.resolve import names as ref
+from fengyan.resolve import t2s
 from fengyan.standards.text import _HALFWIDTH
 
 # Private-use characters: no converter, table or case rule touches them.
@@ -69,11 +70,18 @@ def translate(text: str, table_id: str) -> str:
     is the same mapping at memory speed: one gather over all code points, a second pass
     only if some character is deleted, decoded straight from the array's buffer.
     """
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    out = _lookup(table_id)[points]
+    return _decode(_gather(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), table_id))
+
+
+def _gather(points: np.ndarray, table_id: str) -> np.ndarray:
+    out: np.ndarray = _lookup(table_id)[points]
     if (out == _DELETE).any():
         out = out[out != _DELETE]
-    return str(codecs.utf_32_le_decode(out.data)[0])
+    return out
+
+
+def _decode(points: np.ndarray) -> str:
+    return str(codecs.utf_32_le_decode(points.data)[0])
 
 
 # Names folded per call of _fold_joined: the joined text and its UTF-32 copies of a
@@ -95,9 +103,20 @@ def _fold_joined(texts: Sequence[str]) -> list[str]:
         return []
     raw = "".join(texts)
     sep = _separator(raw)
-    text = sep.join(texts)
-    text = translate(text, "width")
-    text = ref.to_simplified(text)
+    points = _gather(np.frombuffer(sep.join(texts).encode("utf-32-le"), np.uint32), "width")
+    text = _decode(points)
+    # OpenCC only for the texts holding a character it may change (t2s_changing.csv): in
+    # a register most names hold none, and OpenCC costs about a microsecond a character.
+    changing = t2s.changing_mask()[points]
+    if changing.any():
+        # A text's index is the number of separators before its characters.
+        which = np.searchsorted(np.flatnonzero(points == ord(sep)), np.flatnonzero(changing))
+        convert = np.zeros(len(texts), dtype=bool)
+        convert[which] = True
+        parts = np.array(text.split(sep), dtype=object)
+        simplified = ref.to_simplified(sep.join(parts[convert].tolist())).split(sep)
+        parts[convert] = np.array(simplified, dtype=object)
+        text = sep.join(parts.tolist())
     text = translate(text, "fold_space").lower()
     out = text.split(sep)
     if len(out) != len(texts):  # pragma: no cover - the separator is checked above

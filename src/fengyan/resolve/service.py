@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -153,21 +154,28 @@ def resolve(
     clock.lap("materialise")
     # Persons and enterprises are resolved independently: persons in a second thread on a
     # connection of its own, while enterprises run here (most of both is DuckDB, Arrow and
-    # rapidfuzz work that releases the GIL, so the two cores share it). ``enterprise`` is
-    # the wall time until enterprises are done, ``person`` what is left of persons then
-    # (``concurrent: false``: persons first, in this thread, counted in ``enterprise``).
+    # rapidfuzz work that releases the GIL, so the two cores share it). Persons start once
+    # the enterprise register and records are read: the two reads side by side (DuckDB
+    # scans, two threads each) slowed each other to twice their time alone, where the
+    # name folding that follows is mostly one thread. ``enterprise`` is the wall time until
+    # enterprises are done, ``person`` what is left of persons then (``concurrent: false``:
+    # persons at that point in this thread, counted in ``enterprise``).
     per_judgements = current_judgements(ws.engine, "person")
     ent_judgements = current_judgements(ws.engine, "enterprise")
     with second_thread(settings.concurrent, "resolve-person") as pool:
-        persons = pool.submit(_link_persons, ws, as_of, settings.person, per_judgements)
+        persons: list[Future[PersonResult]] = []
+
+        def start_persons() -> None:
+            persons.append(pool.submit(_link_persons, ws, as_of, settings.person, per_judgements))
+
         con = ws.lake.connect(as_of)
         try:
-            ent = link_enterprises(con, settings.enterprise, ent_judgements)
+            ent = link_enterprises(con, settings.enterprise, ent_judgements, start_persons)
             clock.lap("enterprise")
             branches = load_branches(con)
         finally:
             con.close()
-        per = persons.result()
+        per = persons[0].result()
         clock.lap("person")
     tables = {
         "resolved_entity": _entities(ent.entities, per.entities),

@@ -328,15 +328,22 @@ def address_keys(
     distinct = pc.unique(text)
     at = pc.index_in(text, value_set=distinct, skip_nulls=False)
     road, building, room, has_road = (part.take(at) for part in _address_parts(distinct))
-    region = pc.utf8_trim_whitespace(_strings(regions))
-    ok = pc.fill_null(pc.match_substring_regex(region, _REGION_CODE), False)
-    region9 = pc.if_else(
-        ok, pc.utf8_slice_codeunits(pc.utf8_rpad(region, 12, "0"), 0, 9), pa.scalar("")
-    )
-    key = pc.binary_join_element_wise(region9, road, building, "|")
+    key = pc.binary_join_element_wise(street_prefixes(regions), road, building, "|")
     key = pc.if_else(has_road, key, pa.scalar(None, pa.string()))
     room_key = pc.binary_join_element_wise(key, room, "|")
     return key, room_key
+
+
+def street_prefixes(regions: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The first part of :func:`address_keys`' keys: the 9-digit street prefix of each
+    region code, ``""`` when the code is malformed (two keys can only be equal where
+    these are)."""
+    region = pc.utf8_trim_whitespace(_strings(regions))
+    ok = pc.fill_null(pc.match_substring_regex(region, _REGION_CODE), False)
+    prefix: pa.Array = pc.if_else(
+        ok, pc.utf8_slice_codeunits(pc.utf8_rpad(region, 12, "0"), 0, 9), pa.scalar("")
+    )
+    return prefix
 
 
 def _address_parts(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:

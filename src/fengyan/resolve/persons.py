@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from fengyan.resolve import scoring
-from fengyan.resolve.batch import address_keys, fold_many
+from fengyan.resolve.batch import address_keys, fold_many, street_prefixes
 from fengyan.resolve.config import PersonSettings
 from fengyan.resolve.ledger import Suggestion
 from fengyan.standards.masking import mask_name
@@ -92,16 +93,66 @@ def load_persons(con: duckdb.DuckDBPyConnection) -> pa.Table:
                   region_code AS region
            FROM person ORDER BY person_id"""
     ).to_arrow_table()
+    # The keys are what pairs are blocked on and compared by, and a pair needs a record
+    # without an ID-number hash (two hashed records are two people). Without one, no keys;
+    # with some, the address keys only for the records that can be in a pair.
+    bare = pc.is_null(rows["id_hash"]).combine_chunks()
+    none = pa.nulls(rows.num_rows, pa.string())
+    if not pc.any(bare).as_py():
+        return (
+            rows.append_column("name_key", none)
+            .append_column("room_key", none)
+            .append_column("building_key", none)
+        )
     # Folded once per distinct name (namesakes are common), then spread to the rows.
     distinct = pc.unique(rows["name"].combine_chunks()).drop_null()
     distinct = distinct.filter(pc.not_equal(distinct, ""))
     folded = pa.array(fold_many(distinct.to_pylist()), pa.string())
     name_keys = folded.take(pc.index_in(rows["name"], value_set=distinct))
-    building, room = address_keys(rows["address"], rows["region"])
+    rows = rows.append_column("name_key", name_keys)
+    building, room = _pair_address_keys(rows, bare)
+    return rows.append_column("room_key", room).append_column("building_key", building)
+
+
+def _pair_address_keys(rows: pa.Table, bare: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``address_keys`` of the rows that can be in a pair (:func:`_comparable`'s), null for
+    the others: most of a city's records carry a hash and share no key with one that does
+    not, and their address keys (the costliest part of loading) would go unused.
+
+    Two room keys can only be equal where the street prefixes of the region codes are, so
+    the keys are first computed for the records without a hash and the records in their
+    streets; then, once the records sharing a name, a phone or a room with them are known,
+    for those of them still without keys. The records that can be paired get the keys
+    they would get computed over all rows.
+    """
+    n = rows.num_rows
+    prefix = street_prefixes(rows["region"])
+    streets = pc.unique(prefix.filter(bare))
+    first = pc.or_(bare, pc.is_in(prefix, value_set=streets)).to_numpy(zero_copy_only=False)
+    building, room = _keys_of(rows, np.flatnonzero(first), n)
+    keys = {"name_key": rows["name_key"], "phone1": rows["phone1"], "room_key": room}
+    keep = _pairable(bare, [keys[column] for column in BLOCKING_KEYS])
+    later = np.flatnonzero(keep.to_numpy(zero_copy_only=False) & ~first)
+    if len(later):
+        more_building, more_room = _keys_of(rows, later, n)
+        mask = np.zeros(n, dtype=bool)
+        mask[later] = True
+        building = pc.if_else(pa.array(mask), more_building, building)
+        room = pc.if_else(pa.array(mask), more_room, room)
+    return building, room
+
+
+def _keys_of(rows: pa.Table, at: np.ndarray, n: int) -> tuple[pa.Array, pa.Array]:
+    """``address_keys`` of rows ``at``, spread to ``n`` rows (null elsewhere)."""
+    some = rows.take(pa.array(at, pa.int64()))
+    building, room = address_keys(some["address"], some["region"])
+    place = np.full(n, len(at), dtype=np.int64)  # the extra null at the end
+    place[at] = np.arange(len(at), dtype=np.int64)
+    spread = pa.array(place)
+    tail = pa.nulls(1, pa.string())
     return (
-        rows.append_column("name_key", name_keys)
-        .append_column("room_key", room)
-        .append_column("building_key", building)
+        pa.concat_arrays([building.cast(pa.string()), tail]).take(spread),
+        pa.concat_arrays([room.cast(pa.string()), tail]).take(spread),
     )
 
 
@@ -186,11 +237,19 @@ def _comparable(left: pa.Table) -> pa.Table:
     if any(c not in left.column_names for c in ("id_hash", *BLOCKING_KEYS)):
         return left
     bare = pc.is_null(left["id_hash"])
+    return left.filter(_pairable(bare, [left[column] for column in BLOCKING_KEYS]))
+
+
+def _pairable(
+    bare: pa.Array | pa.ChunkedArray, keys: list[pa.Array | pa.ChunkedArray]
+) -> pa.Array | pa.ChunkedArray:
+    """Which rows can be in a pair: those without a hash (``bare``) and those sharing one
+    of ``keys``' values with one of them."""
     keep = bare
-    for column in BLOCKING_KEYS:
-        values = pc.unique(left[column].filter(bare)).drop_null()
-        keep = pc.or_(keep, pc.fill_null(pc.is_in(left[column], value_set=values), False))
-    return left.filter(keep)
+    for column in keys:
+        values = pc.unique(column.filter(bare)).drop_null()
+        keep = pc.or_(keep, pc.fill_null(pc.is_in(column, value_set=values), False))
+    return keep
 
 
 def _anchors(records: pa.Table, wanted: set[str]) -> dict[str, str]:

@@ -50,6 +50,21 @@ def test_batch_equals_single_on_real_names(real_names: list[str]) -> None:
     _same_as_single(real_names)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_names_taken_apart_in_threads_are_the_same(
+    real_names: list[str], threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "THREAD_NAMES", 1)
+    one = batch.split_names(real_names)
+    # A list, an Arrow array and a chunked one are sliced the same way.
+    for names in (
+        real_names,
+        pa.array(real_names),
+        pa.chunked_array([real_names[:7], real_names[7:]]),
+    ):
+        assert batch.split_names(names, threads).equals(one)
+
+
 NAME_CHARS = list(
     "深圳市广东省南山区东方鹏润鵬潤科技有限责任責公司股份合伙企业（）()【】 　·ＡａB12分行集团控"
 )

@@ -72,11 +72,11 @@ def unregistered_id(name_key: str) -> str:
     return PREFIX + "~" + hashlib.md5(name_key.encode()).hexdigest()[:16]
 
 
-def name_features(*columns: pa.Array | pa.ChunkedArray) -> pa.Table:
+def name_features(*columns: pa.Array | pa.ChunkedArray, threads: int = 1) -> pa.Table:
     """Folded keys of each distinct name in ``columns``: what the stages and splink compare.
 
-    Vectorised (:func:`fengyan.resolve.batch.split_names`): each step runs once over all
-    distinct names, not once per name.
+    Vectorised (:func:`fengyan.resolve.batch.split_names`, in ``threads`` threads): each
+    step runs once over all distinct names, not once per name.
     """
     chunks = [c.chunks if isinstance(c, pa.ChunkedArray) else [c] for c in columns]
     flat = [ch.cast(pa.string()) for group in chunks for ch in group]
@@ -84,7 +84,7 @@ def name_features(*columns: pa.Array | pa.ChunkedArray) -> pa.Table:
         flat = [pa.array([], pa.string())]
     distinct = pc.unique(pa.chunked_array(flat, pa.string()).drop_null())
     distinct = distinct.filter(pc.not_equal(distinct, ""))
-    parts = split_names(distinct)
+    parts = split_names(distinct, threads)
     core = parts["core"]
     return pa.table(
         {
@@ -113,11 +113,13 @@ def link_enterprises(
     settings: EnterpriseSettings,
     judgements: Mapping[tuple[str, str], str],
     on_loaded: Callable[[], object] | None = None,
+    threads: int = 1,
 ) -> EnterpriseResult:
     """Run the stages of the module docstring over the lake connection ``con``;
-    ``on_loaded`` is called once the register and the records are read."""
+    ``on_loaded`` is called once the register and the records are read; the names are
+    taken apart in ``threads`` threads."""
     clock = _Clock()
-    work, entities, n_mentions = prepare(con, judgements, settings, clock, on_loaded)
+    work, entities, n_mentions = prepare(con, judgements, settings, clock, on_loaded, threads)
     try:
         exact_stages(work, settings)
         attach_contexts(con, work, settings)
@@ -170,11 +172,13 @@ def prepare(
     settings: EnterpriseSettings,
     clock: _Clock | None = None,
     on_loaded: Callable[[], object] | None = None,
+    threads: int = 1,
 ) -> tuple[duckdb.DuckDBPyConnection, pa.Table, int]:
     """A private DuckDB connection holding the register, the records and the decisions.
 
     Returns it with the entities table and the number of records; the caller closes it.
-    ``on_loaded`` is called once the lake's tables are read, before the names are folded.
+    ``on_loaded`` is called once the lake's tables are read, before the names are folded
+    (in ``threads`` threads).
     """
     clock = clock or _Clock()
     materialise_register(con)
@@ -185,7 +189,7 @@ def prepare(
     clock.lap("load")
     if on_loaded is not None:
         on_loaded()
-    features = name_features(names["name"], mentions["name"])
+    features = name_features(names["name"], mentions["name"], threads=threads)
     clock.lap("names")
     work = duckdb.connect()
     try:

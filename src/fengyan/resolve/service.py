@@ -156,8 +156,8 @@ def resolve(
     # connection of its own, while enterprises run here (most of both is DuckDB, Arrow and
     # rapidfuzz work that releases the GIL, so the two cores share it). Persons start once
     # the enterprise register and records are read: the two reads side by side (DuckDB
-    # scans, two threads each) slowed each other to twice their time alone, where the
-    # name folding that follows is mostly one thread. ``enterprise`` is the wall time until
+    # scans, two threads each) slowed each other to twice their time alone. The names are
+    # then taken apart in two threads too (``threads``). ``enterprise`` is the wall time until
     # enterprises are done, ``person`` what is left of persons then (``concurrent: false``:
     # persons at that point in this thread, counted in ``enterprise``).
     per_judgements = current_judgements(ws.engine, "person")
@@ -170,7 +170,13 @@ def resolve(
 
         con = ws.lake.connect(as_of)
         try:
-            ent = link_enterprises(con, settings.enterprise, ent_judgements, start_persons)
+            ent = link_enterprises(
+                con,
+                settings.enterprise,
+                ent_judgements,
+                start_persons,
+                threads=2 if settings.concurrent else 1,
+            )
             clock.lap("enterprise")
             branches = load_branches(con)
         finally:

@@ -381,50 +381,54 @@ def read_ties(con: duckdb.DuckDBPyConnection, today: date, concurrent: bool = Tr
     sources = _contact_sources(con, tables)
     if not parts and not sources:
         return TieRows(pa.array([], pa.string()), _TIE_SCHEMA.empty_table())
-    # The maps from codes and person ids to rows of resolved_link that the parts join:
-    # read from the lake once, not once per part. Then one query per relation: each one's
-    # joins are done (and their memory free for the next) before the next starts, where
-    # one UNION held them all at once.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE graph_link AS
-           SELECT key_kind, key, canonical_id, row_number() OVER () - 1 AS i
-           FROM resolved_link WHERE key_kind IN ('credit_code', 'branch_code', 'person_id');
-           CREATE OR REPLACE TEMP TABLE graph_code_map AS
-           SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i,
-                  key_kind = 'credit_code' AS credit
-           FROM graph_link WHERE key_kind IN ('credit_code', 'branch_code');
-           CREATE OR REPLACE TEMP TABLE graph_person_map AS
-           SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i
-           FROM graph_link WHERE key_kind = 'person_id'"""
-    )
     contacts: dict[str, pa.Table] = {}
-    try:
-        known = (
-            con.sql("SELECT canonical_id FROM graph_link ORDER BY i")
-            .to_arrow_table()["canonical_id"]
-            .combine_chunks()
-            .cast(pa.string())
+    with second_thread(concurrent, "graph-keys") as pool:
+        # The contact keys are folded in Python (which holds the GIL) in a second thread
+        # from the start — they take longest — while DuckDB builds the maps below and runs
+        # the relation queries here (which releases it).
+        keyed = pool.submit(_contact_keys, sources)
+        # The maps from codes and person ids to rows of resolved_link that the parts join:
+        # read from the lake once, not once per part. Then one query per relation: each
+        # one's joins are done (and their memory free for the next) before the next
+        # starts, where one UNION held them all at once.
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE graph_link AS
+               SELECT key_kind, key, canonical_id, row_number() OVER () - 1 AS i
+               FROM resolved_link
+               WHERE key_kind IN ('credit_code', 'branch_code', 'person_id');
+               CREATE OR REPLACE TEMP TABLE graph_code_map AS
+               SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i,
+                      key_kind = 'credit_code' AS credit
+               FROM graph_link WHERE key_kind IN ('credit_code', 'branch_code');
+               CREATE OR REPLACE TEMP TABLE graph_person_map AS
+               SELECT key, CASE WHEN canonical_id IS NOT NULL THEN i END AS i
+               FROM graph_link WHERE key_kind = 'person_id'"""
         )
-        with second_thread(concurrent, "graph-keys") as pool:
-            # The contact keys are folded in Python (which holds the GIL) in a second
-            # thread while DuckDB runs the relation queries here (which releases it).
-            keyed = pool.submit(_contact_keys, sources)
+        try:
+            known = (
+                con.sql("SELECT canonical_id FROM graph_link ORDER BY i")
+                .to_arrow_table()["canonical_id"]
+                .combine_chunks()
+                .cast(pa.string())
+            )
             pieces = [_read(con, part) for part in parts]
             contacts = keyed.result()
-        for name, table in contacts.items():
-            con.register(name, table)
-        pieces += [
-            _read(con, f"SELECT NULL, firm, NULL, key, {_code(name[4:])}, NULL, NULL FROM {name}")  # noqa: S608
-            for name in contacts
-        ]
-    finally:
-        for name in contacts:
-            con.unregister(name)
-        con.execute(
-            """DROP TABLE IF EXISTS graph_code_map; DROP TABLE IF EXISTS graph_person_map;
-               DROP TABLE IF EXISTS graph_link"""
-        )
+            for name, table in contacts.items():
+                con.register(name, table)
+            pieces += [_read(con, _contact_part(name)) for name in contacts]
+        finally:
+            for name in contacts:
+                con.unregister(name)
+            con.execute(
+                """DROP TABLE IF EXISTS graph_code_map; DROP TABLE IF EXISTS graph_person_map;
+                   DROP TABLE IF EXISTS graph_link"""
+            )
     return TieRows(known, pa.concat_tables(pieces))
+
+
+def _contact_part(name: str) -> str:
+    """The part of :func:`read_ties` reading the registered contact-key table ``name``."""
+    return f"SELECT NULL, firm, NULL, key, {_code(name[4:])}, NULL, NULL FROM {name}"  # noqa: S608
 
 
 def _read(con: duckdb.DuckDBPyConnection, part: str) -> pa.Table:

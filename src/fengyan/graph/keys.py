@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fengyan.resolve.batch import SEPARATORS, fold_many
+from fengyan.resolve.batch import SEPARATORS, fold_text
 from fengyan.standards.regions import normalize_code
 
 BLOCK_ROWS: Final = 200_000  # rows folded per joined string (bounds its memory)
@@ -64,16 +64,17 @@ def _folded_lines(block: pa.Array) -> tuple[str, str]:
     """``fold`` of every value of a block (nulls as empty strings), one value per line,
     and the private-use character none of the values holds.
 
-    The values are joined by that character in Arrow and folded as one text: ``fold_many``
-    of the joined text is the joined ``fold_many`` of the values, by the very property
-    ``fold_many`` rests on (no step changes the character or carries a change across it).
+    The values are joined by that character in Arrow and folded as one text
+    (:func:`fengyan.resolve.batch.fold_text`: the joined folds of the values, by the very
+    property ``fold_many`` rests on — no step changes the character or carries a change
+    across it — with OpenCC only for the values that need it).
     Folded text has no whitespace left, so line breaks can then separate the values.
     """
     values = pc.fill_null(block.cast(pa.string()), "")
     sep = _separator(values)
     listed = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
     joined = pc.binary_join(listed, sep)[0].as_py()
-    return fold_many([joined])[0].replace(sep, "\n"), sep
+    return fold_text(joined, sep).replace(sep, "\n"), sep
 
 
 def _lines(text: str) -> pa.Array:

@@ -103,27 +103,34 @@ def fold_many(texts: Sequence[str]) -> list[str]:
 def _fold_joined(texts: Sequence[str]) -> list[str]:
     if not texts:
         return []
-    raw = "".join(texts)
-    sep = _separator(raw)
-    points = _gather(np.frombuffer(sep.join(texts).encode("utf-32-le"), np.uint32), "width")
-    text = _decode(points)
-    # OpenCC only for the texts holding a character it may change (t2s_changing.csv): in
-    # a register most names hold none, and OpenCC costs about a microsecond a character.
-    changing = t2s.changing_mask()[points]
-    if changing.any():
-        # A text's index is the number of separators before its characters.
-        which = np.searchsorted(np.flatnonzero(points == ord(sep)), np.flatnonzero(changing))
-        convert = np.zeros(len(texts), dtype=bool)
-        convert[which] = True
-        parts = np.array(text.split(sep), dtype=object)
-        simplified = ref.to_simplified(sep.join(parts[convert].tolist())).split(sep)
-        parts[convert] = np.array(simplified, dtype=object)
-        text = sep.join(parts.tolist())
-    text = translate(text, "fold_space").lower()
-    out = text.split(sep)
+    sep = _separator("".join(texts))
+    out = fold_text(sep.join(texts), sep).split(sep)
     if len(out) != len(texts):  # pragma: no cover - the separator is checked above
         raise AssertionError("a separator was lost while folding")
     return out
+
+
+def fold_text(text: str, sep: str) -> str:
+    """``sep.join(names.fold(p) for p in text.split(sep))``, folded at once.
+
+    ``sep`` must be one of :data:`SEPARATORS` that no part holds (no step changes it or
+    carries a change across it). OpenCC sees only the parts holding a character it may
+    change (``t2s_changing.csv``): in a register most names hold none, and OpenCC costs
+    about a microsecond a character.
+    """
+    points = _gather(np.frombuffer(text.encode("utf-32-le"), np.uint32), "width")
+    text = _decode(points)
+    changing = t2s.changing_mask()[points]
+    if changing.any():
+        # A part's index is the number of separators before its characters.
+        which = np.searchsorted(np.flatnonzero(points == ord(sep)), np.flatnonzero(changing))
+        parts = np.array(text.split(sep), dtype=object)
+        convert = np.zeros(len(parts), dtype=bool)
+        convert[which] = True
+        simplified = ref.to_simplified(sep.join(parts[convert].tolist())).split(sep)
+        parts[convert] = np.array(simplified, dtype=object)
+        text = sep.join(parts.tolist())
+    return translate(text, "fold_space").lower()
 
 
 def _strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:

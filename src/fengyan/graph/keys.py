@@ -28,8 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fengyan.resolve.batch import SEPARATORS, fold_text
-from fengyan.standards.regions import normalize_code
+from fengyan.resolve.batch import SEPARATORS, fold_text, street_prefixes
 
 BLOCK_ROWS: Final = 200_000  # rows folded per joined string (bounds its memory)
 
@@ -84,17 +83,6 @@ def _lines(text: str) -> pa.Array:
     )
 
 
-def _regions(regions: pa.Array) -> pa.Array:
-    """The 9-digit street prefix of each region code, ``""`` when absent or malformed."""
-    distinct = pc.unique(regions.cast(pa.string()))
-    mapped = pa.array(
-        [(normalize_code(r) or "")[:9] if r else "" for r in distinct.to_pylist()], pa.string()
-    )
-    return pc.fill_null(
-        pc.take(mapped, pc.index_in(regions.cast(pa.string()), value_set=distinct)), ""
-    )
-
-
 def address_keys(
     texts: pa.Array | pa.ChunkedArray, regions: pa.Array | pa.ChunkedArray | None = None
 ) -> pa.Array:
@@ -116,9 +104,7 @@ def address_keys(
     if regions is None:
         region = pa.array([""] * len(text_arr), pa.string())
     else:
-        region = _regions(
-            regions.combine_chunks() if isinstance(regions, pa.ChunkedArray) else regions
-        )
+        region = street_prefixes(regions)
     keys = pc.binary_join_element_wise(region, _concat(roads), _concat(buildings), "|")
     # address_key: no text (null or empty) → None, whatever the parser says.
     empty = pc.or_kleene(pc.is_null(text_arr), pc.equal(text_arr.cast(pa.string()), ""))

@@ -33,6 +33,7 @@ from pypinyin.pinyin_dict import pinyin_dict
 
 from fengyan.resolve import names as ref
 from fengyan.resolve import t2s
+from fengyan.standards.regions import normalize_code
 from fengyan.standards.text import _HALFWIDTH
 
 # Private-use characters: no converter, table or case rule touches them.
@@ -343,9 +344,6 @@ def upper_many(texts: Sequence[str]) -> list[str]:
     return sep.join(texts).upper().split(sep)
 
 
-_REGION_CODE: Final = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"
-
-
 def address_keys(
     texts: pa.Array | pa.ChunkedArray, regions: pa.Array | pa.ChunkedArray
 ) -> tuple[pa.Array, pa.Array]:
@@ -368,13 +366,15 @@ def address_keys(
 
 def street_prefixes(regions: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The first part of :func:`address_keys`' keys: the 9-digit street prefix of each
-    region code, ``""`` when the code is malformed (two keys can only be equal where
-    these are)."""
-    region = pc.utf8_trim_whitespace(_strings(regions))
-    ok = pc.fill_null(pc.match_substring_regex(region, _REGION_CODE), False)
-    prefix: pa.Array = pc.if_else(
-        ok, pc.utf8_slice_codeunits(pc.utf8_rpad(region, 12, "0"), 0, 9), pa.scalar("")
+    region code, ``""`` when absent or malformed (two keys can only be equal where these
+    are). ``contacts.address_key``'s own rule (``normalize_code``), applied once per
+    distinct code: a city has a few hundred."""
+    codes = _strings(regions)
+    distinct = pc.unique(codes)
+    mapped = pa.array(
+        [(normalize_code(r) or "")[:9] if r else "" for r in distinct.to_pylist()], pa.string()
     )
+    prefix: pa.Array = pc.fill_null(pc.take(mapped, pc.index_in(codes, value_set=distinct)), "")
     return prefix
 
 

@@ -97,8 +97,8 @@ def load_persons(con: duckdb.DuckDBPyConnection) -> pa.Table:
     # without an ID-number hash (two hashed records are two people). Without one, no keys;
     # with some, the address keys only for the records that can be in a pair.
     bare = pc.is_null(rows["id_hash"]).combine_chunks()
-    none = pa.nulls(rows.num_rows, pa.string())
     if not pc.any(bare).as_py():
+        none = pa.nulls(rows.num_rows, pa.string())
         return (
             rows.append_column("name_key", none)
             .append_column("room_key", none)

@@ -9,6 +9,7 @@ functions over all rows (``Lake._window_sql``).
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from fengyan.clock import CHINA_TZ
+from fengyan.ingest.service import ingest_path, written_tables
 from fengyan.lake import Lake
 from fengyan.lake.store import CACHE_DIR
 from fengyan.workspace import Workspace
@@ -135,3 +137,40 @@ def test_an_unwritable_lake_is_read_without_version_ends(
     (lake.root / CACHE_DIR).write_text("not a folder")  # nothing can be written under it
     assert lake.materialise() == {}
     assert not _uses_cache(lake) and _views(lake) == _definition(lake)
+
+
+def test_ingest_writes_the_version_ends_of_the_tables_it_wrote(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ws, lake = sqlite_workspace, sqlite_workspace.lake
+    jan, jan_mapping = write_registry(tmp_path / "jan", [registry_row(i) for i in range(3)])
+    reports = ingest_path(ws, jan, "Enterprise", "市场监管局", mapping=jan_mapping)
+    assert written_tables(reports) == ["enterprise"]
+    assert lake.cache_file("enterprise") is not None and _uses_cache(lake)
+
+    # A caller ingesting several deliveries materialises once, after the last.
+    rows = [registry_row(0, capital="9000"), registry_row(1)]
+    mar, mar_mapping = write_registry(tmp_path / "mar", rows)
+    later = ingest_path(
+        ws, mar, "Enterprise", "市场监管局", mapping=mar_mapping, as_of="2024-03-31",
+        versions=False,
+    )  # fmt: skip
+    assert lake.cache_file("enterprise") is None and not _uses_cache(lake)
+    assert set(lake.materialise(written_tables(later))) == {"enterprise"}
+    assert _uses_cache(lake) and _views(lake) == _definition(lake)
+
+
+def test_a_killed_writers_temporary_file_is_removed(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ws, lake = sqlite_workspace, sqlite_workspace.lake
+    _send(ws, tmp_path / "jan", "2024-01-31", [registry_row(i) for i in range(3)])
+    folder = lake.root / CACHE_DIR / "enterprise"
+    folder.mkdir(parents=True)
+    dead = folder / ".0123.4194305.tmp"  # above Linux's largest pid: no such process
+    live = folder / f".0123.{os.getpid()}.tmp"  # a writer still at work
+    dead.write_bytes(b"half")
+    live.write_bytes(b"half")
+    lake.materialise()
+    assert not dead.exists() and live.exists()
+    assert lake.cache_file("enterprise") is not None

@@ -163,7 +163,7 @@ def run_pipeline(
     built) is skipped with the reason; the index needs the indicators' output.
     """
     from fengyan.graph.service import build_graph
-    from fengyan.ingest.service import ingest_path
+    from fengyan.ingest.service import ingest_path, written_tables
     from fengyan.resolve.service import resolve
 
     report = PipelineReport(as_of)
@@ -183,16 +183,19 @@ def run_pipeline(
         report.stages.append(result)
 
     def ingest() -> str:
-        read = stored = 0
+        reports = []
         for path in deliveries:
-            for r in ingest_path(
+            reports += ingest_path(
                 ws,
                 path,
                 on_file=lambda p: on_rows(p.name, 0) if on_rows else None,
                 on_progress=lambda n: on_rows("", n) if on_rows else None,
-            ):
-                read += r.rows_read
-                stored += r.rows_stored
+                versions=False,
+            )
+        # The version ends once, after the last delivery (not once per delivery).
+        ws.lake.materialise(written_tables(reports))
+        read = sum(r.rows_read for r in reports)
+        stored = sum(r.rows_stored for r in reports)
         return f"{len(deliveries)} deliveries, {read:,} read, {stored:,} stored"
 
     if skip_ingest or not deliveries:

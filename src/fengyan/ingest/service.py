@@ -54,14 +54,22 @@ def ingest_path(
     as_of: date | datetime | str | None = None,
     on_file: Callable[[Path], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    versions: bool = True,
 ) -> list[IngestReport]:
-    """Ingest one file, or every file a folder's manifest lists, in order."""
+    """Ingest one file, or every file a folder's manifest lists, in order.
+
+    With ``versions`` the lake's version ends of the tables written to are materialised
+    afterwards (:meth:`fengyan.lake.store.Lake.materialise`): the writer derives them once
+    per new generation of batch files, instead of the first reader of each stage after it
+    (resolution, the graph, the indicators). A caller ingesting several deliveries in a
+    row passes ``False`` and materialises once after the last.
+    """
     if not path.is_dir():
         if not entity_type or not source:
             raise IngestError("ingest_need_type_and_source", str(path))
         if on_file:
             on_file(path)
-        return [
+        reports = [
             ingest_one(
                 ws,
                 path,
@@ -74,6 +82,7 @@ def ingest_path(
                 on_progress=on_progress,
             )
         ]
+        return _with_versions(ws, reports) if versions else reports
     manifest = Manifest.load(path)
     reports = []
     for item in manifest.files:
@@ -93,6 +102,17 @@ def ingest_path(
                 on_progress=on_progress,
             )
         )
+    return _with_versions(ws, reports) if versions else reports
+
+
+def written_tables(reports: list[IngestReport]) -> list[str]:
+    """The lake tables ``reports`` stored rows in (the first part of each lake file)."""
+    return sorted({Path(r.lake_file).parts[0] for r in reports if r.lake_file})
+
+
+def _with_versions(ws: Workspace, reports: list[IngestReport]) -> list[IngestReport]:
+    """``reports``, once the version ends of the tables they wrote are materialised."""
+    ws.lake.materialise(written_tables(reports))
     return reports
 
 

@@ -103,6 +103,22 @@ class BatchWriter:
         self.staging.unlink(missing_ok=True)
 
 
+def _drop_orphans(folder: Path) -> None:
+    """Delete the temporary files in ``folder`` of writers that no longer run (killed
+    while writing: ``.<name>.<pid>.tmp``)."""
+    for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        except OSError:  # another user's live process
+            continue
+
+
 class Lake:
     """The Parquet lake rooted at ``root``."""
 
@@ -253,6 +269,7 @@ class Lake:
             if not files:
                 continue
             path = self._cache_path(table, files)
+            _drop_orphans(path.parent)
             if path.is_file():
                 out[table] = path
                 continue

@@ -148,8 +148,9 @@ def resolve(
 
     settings = settings or load_settings()
     clock = StepClock()
-    # The versions of what this stage reads, derived once per lake generation (the graph
-    # and the indicators then read the same files instead of the window over the batches).
+    # The version ends of what this stage reads. Ingest writes them (``ingest_path``), so
+    # this finds them done; a batch that came without (a pushed record) has them derived
+    # here, once per lake generation, for the graph and the indicators too.
     ws.lake.materialise([*REGISTER_TABLES, *(m.table for m in settings.enterprise.mentions)])
     clock.lap("materialise")
     # Persons and enterprises are resolved independently: persons in a second thread on a

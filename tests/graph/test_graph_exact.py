@@ -145,3 +145,7 @@ def test_sources_unchanged(case: int) -> None:
     got = sources(n, *merged, reset, 0.85, 6)
     want = _sources_as_they_were(n, *merged, reset, 6)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    # Edges not grouped by src (both arc lists sorted), parallel ones not merged.
+    got = sources(n, src, dst, weight, reset, 0.85, 6)
+    want = _sources_as_they_were(n, src, dst, weight, reset, 6)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

@@ -85,11 +85,13 @@ def pagerank(
     damping: float,
     tolerance: float = 1e-10,
     max_iterations: int = 1000,
+    strength: np.ndarray | None = None,
 ) -> np.ndarray:
     """Personalised PageRank of an undirected weighted multigraph.
 
     ``src``/``dst``/``weight``: one entry per edge (both directions are walked; a loop
     counts twice, as in igraph). ``reset``: the restart weight of every node (not all zero).
+    ``strength``: :func:`_strength` of the edges, when the caller has it already.
 
     The scores solve ``x = d·P·x + (d·Σ x[dangling] + 1 − d)·r`` with ``P = A·D⁻¹``; the
     bracket is a number, so ``x`` is ``(I − d·P)⁻¹ r`` scaled to sum to one. On an
@@ -98,10 +100,11 @@ def pagerank(
     residual of ``tolerance`` in about 45 matrix products at d = 0.85, where the power
     iteration needs 130.
     """
-    frm = np.concatenate([src, dst]).astype(np.intp)
-    to = np.concatenate([dst, src]).astype(np.intp)
-    w = np.concatenate([weight, weight]).astype(np.float64)
-    strength = np.bincount(frm, weights=w, minlength=n)
+    frm = np.concatenate([src, dst]).astype(np.intp, copy=False)
+    to = np.concatenate([dst, src]).astype(np.intp, copy=False)
+    w = np.concatenate([weight, weight]).astype(np.float64, copy=False)
+    if strength is None:
+        strength = np.bincount(frm, weights=w, minlength=n)
     live = strength > 0
     root = np.sqrt(strength)
     inv_root = np.divide(1.0, root, out=np.zeros(n), where=live)
@@ -170,22 +173,21 @@ def sources(
     reset: np.ndarray,
     damping: float,
     max_hops: int,
+    strength: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(source, hops)`` per node: the seed index of the most probable walk of at most
-    ``max_hops`` steps that reaches it, and its length (``-1, -1`` when none does)."""
-    frm = np.concatenate([src, dst])
-    to = np.concatenate([dst, src])
-    w = np.concatenate([weight, weight])
-    strength = np.bincount(frm, weights=w, minlength=n)
-    keep = w > 0
-    frm, to, w = frm[keep], to[keep], w[keep]
-    cost = -np.log(damping * w / strength[frm])
-    order = stable_order(frm, n)
-    to, cost = to[order], cost[order]
-    del order, w, keep
-    # Each node's run of arcs (counted in any order); the arcs' own ends are not kept.
-    starts = np.concatenate([[0], np.cumsum(np.bincount(frm, minlength=n))])
-    del frm
+    ``max_hops`` steps that reaches it, and its length (``-1, -1`` when none does).
+
+    ``strength``: each node's summed weight as :func:`pagerank` computes it (computed
+    here when not given). The arcs are kept in two lists, ``src → dst`` and ``dst → src``,
+    each grouped by its first end: the edges of :func:`merge_parallel` come grouped by
+    ``src`` already, so only the other direction is sorted. Every step takes the minimum
+    over the arcs leaving the active nodes, in whatever order, so the lists give what one
+    list of both directions gave.
+    """
+    if strength is None:
+        strength = _strength(n, src, dst, weight)
+    halves = [_arcs(n, a, b, weight, strength, damping) for a, b in ((src, dst), (dst, src))]
     best = np.full(n, np.inf)
     source = np.full(n, -1, dtype=np.int64)
     hops = np.full(n, -1, dtype=np.int16)
@@ -195,27 +197,70 @@ def sources(
     hops[seeds] = 0
     active = seeds
     for step in range(1, max_hops + 1):
-        lens = starts[active + 1] - starts[active]
-        if not lens.sum():
+        cands, targets, origins = [], [], []
+        for starts, to, cost in halves:
+            lens = starts[active + 1] - starts[active]
+            total = int(lens.sum())
+            if not total:
+                continue
+            # The arcs leaving the active nodes: their runs in the sorted arc list. An
+            # arc's own end is its run's node: repeated from the active nodes, not
+            # gathered per arc.
+            arcs = np.repeat(starts[active] - np.cumsum(lens) + lens, lens) + np.arange(total)
+            cand = np.repeat(best[active], lens)
+            cand += cost[arcs]
+            cands.append(cand)
+            targets.append(to[arcs])
+            origins.append(np.repeat(source[active], lens))
+        if not cands:
             break
-        # The arcs leaving the active nodes: their runs in the sorted arc list. An arc's
-        # own end is its run's node: repeated from the active nodes, not gathered per arc.
-        arcs = np.repeat(starts[active] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        cand = np.repeat(best[active], lens)
-        cand += cost[arcs]
-        target = to[arcs]
+        cand, target, origin = (np.concatenate(x) for x in (cands, targets, origins))
+        del cands, targets, origins
         new = best.copy()
         np.minimum.at(new, target, cand)
         improved = new < best
         win = improved[target] & (cand == new[target])
         # Ties between equally probable walks go to the smaller seed index.
         pick = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(pick, target[win], np.repeat(source[active], lens)[win])
+        np.minimum.at(pick, target[win], origin[win])
         active = np.flatnonzero(improved)
         best[active] = new[active]
         source[active] = pick[active]
         hops[active] = step
     return source, hops
+
+
+def _strength(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Each node's summed edge weight, both ends of each edge, summed in the order of the
+    edges as ``src`` then as ``dst`` (the order fixes the bits)."""
+    frm = np.concatenate([src, dst])
+    w = np.concatenate([weight, weight])
+    out: np.ndarray = np.bincount(frm, weights=w, minlength=n)
+    return out
+
+
+def _arcs(
+    n: int,
+    frm: np.ndarray,
+    to: np.ndarray,
+    weight: np.ndarray,
+    strength: np.ndarray,
+    damping: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arcs ``frm → to`` of positive weight grouped by ``frm`` (stably): each node's
+    first arc (``starts``, ``n + 1`` entries), the arcs' other ends and their costs
+    ``−log(damping · w / strength[frm])``."""
+    keep = weight > 0
+    if not keep.all():
+        frm, to, weight = frm[keep], to[keep], weight[keep]
+    del keep
+    cost = -np.log(damping * weight / strength[frm])
+    if len(frm) > 1 and not (frm[1:] >= frm[:-1]).all():
+        order = stable_order(frm, n)
+        to, cost = to[order], cost[order]
+        del order
+    starts = np.concatenate([[0], np.cumsum(np.bincount(frm, minlength=n))])
+    return starts, to, cost
 
 
 def contagion(edges: pa.Table, seeds: dict[str, float], settings: ContagionSettings) -> pa.Table:
@@ -287,8 +332,12 @@ def contagion_codes(
     if reset.sum() > 0:
         c = settings
         s, d, w = merge_parallel(n, s, d, w)
-        scores = pagerank(n, s, d, w, reset, c.damping, c.tolerance, c.max_iterations)
-        origin, hops = sources(n, s, d, w, reset, c.damping, c.explain_max_hops)
+        strength = _strength(n, s, d, w)
+        scores = pagerank(
+            n, s, d, w, reset, c.damping, c.tolerance, c.max_iterations, strength=strength
+        )
+        origin, hops = sources(n, s, d, w, reset, c.damping, c.explain_max_hops, strength)
+        del strength
     else:
         scores = np.zeros(n)
         origin, hops = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int16)

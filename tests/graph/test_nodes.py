@@ -3,6 +3,8 @@ edges and groups are the rows the string queries gave."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -10,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fengyan.graph import build
+from fengyan.graph import build, nodes
 from fengyan.graph.build import EDGE_SCHEMA, RELATIONS, EdgeCodes
 from fengyan.graph.config import GroupSettings
 from fengyan.graph.groups import group_codes, group_edge_codes, group_edges, groups
 from fengyan.graph.nodes import codes_of, decode, decode_lists, node_index, prefix_range
+from fengyan.threads import second_thread
 
 IDS = st.text(alphabet="abc:企业é\u00e9\U0001f600", max_size=6)
 
@@ -38,6 +41,85 @@ def test_codes_round_trip(columns: list[list[str | None]]) -> None:
     flat = [(c, v) for column, code in zip(columns, codes, strict=True)
             for c, v in zip(code.tolist(), column, strict=True) if v is not None]  # fmt: skip
     assert sorted(flat) == sorted(flat, key=lambda cv: cv[1].encode())
+
+
+# Ids of a few kinds (prefixes), so that groups of columns share values, hold disjoint
+# kinds or interleave, as the case may be.
+KIND_IDS = st.builds(
+    lambda kind, key: kind + key,
+    st.sampled_from(["", "a:", "b:", "é:"]),
+    st.one_of(st.text(alphabet="ab", max_size=2), IDS),  # short keys: often in both groups
+)
+
+
+@st.composite
+def columns(draw: st.DrawFn) -> list[pa.Array | pa.ChunkedArray]:
+    """String columns: arrays, chunked arrays (some with no chunks, or empty ones), with
+    nulls."""
+    out: list[pa.Array | pa.ChunkedArray] = []
+    for values in draw(st.lists(st.lists(st.one_of(st.none(), KIND_IDS), max_size=20), max_size=4)):
+        array = pa.array(values, pa.string())
+        cut = draw(st.integers(0, len(values)))
+        out.append(
+            draw(
+                st.sampled_from(
+                    [
+                        array,
+                        pa.chunked_array([array.slice(0, cut), array.slice(cut)], pa.string()),
+                        pa.chunked_array([array] if len(array) else [], pa.string()),
+                    ]
+                )
+            )
+        )
+    return out
+
+
+@given(columns(), st.data())
+@settings(max_examples=300, deadline=None)
+def test_two_groups_are_one(cols: list[pa.Array | pa.ChunkedArray], data: st.DataObject) -> None:
+    # Hashed and sorted in two groups — in two threads or one, merged by runs or, beyond
+    # a few runs, hashed together again — the dictionary and codes of one group.
+    beside = [i for i in range(len(cols)) if data.draw(st.booleans())]
+    max_runs = data.draw(st.sampled_from([0, 1, 3, nodes._MAX_RUNS]))
+    concurrent = data.draw(st.booleans())
+    want_ids, want = node_index(*cols)
+    with mock.patch.object(nodes, "_MAX_RUNS", max_runs), second_thread(concurrent, "t") as pool:
+        got_ids, got = node_index(*cols, beside=beside, pool=pool)
+    assert got_ids.equals(want_ids)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype == np.int32
+        assert np.array_equal(g, w)
+
+
+def test_merge_by_runs() -> None:
+    # Kinds that interleave as a few runs are merged run by run; a value both groups hold
+    # gets one code.
+    first = pa.array(["ent:1", "ent:2", "per:1", "per:2", "phone:1"])
+    second = pa.array(["addr:1", "email:1", "ip:1", "phone:1", "phone:2"])
+    merged = nodes._merge(first, second)
+    assert merged is not None
+    ids, (one, two) = merged
+    want = sorted(set(first.to_pylist()) | set(second.to_pylist()))
+    assert ids.to_pylist() == want
+    assert one.tolist() == [want.index(v) for v in first.to_pylist()]
+    assert two.tolist() == [want.index(v) for v in second.to_pylist()]
+    # Interleaved value by value: too many runs, so the two are hashed together instead.
+    odd = pa.array([f"ent:{i:04d}" for i in range(1, 4000, 2)])
+    even = pa.array([f"ent:{i:04d}" for i in range(0, 4000, 2)])
+    assert nodes._merge(odd, even) is None
+    ids, (a, b) = nodes._merge_by_hash(odd, even)
+    assert ids.to_pylist() == [f"ent:{i:04d}" for i in range(4000)]
+    assert a.tolist() == list(range(1, 4000, 2)) and b.tolist() == list(range(0, 4000, 2))
+    # Empty groups.
+    empty = pa.array([], pa.string())
+    merged = nodes._merge(empty, empty)
+    assert merged is not None
+    assert len(merged[0]) == 0 and [len(c) for c in merged[1]] == [0, 0]
+    merged = nodes._merge(empty, first)
+    assert merged is not None
+    ids, (none, every) = merged
+    assert ids.equals(first) and none.tolist() == [] and every.tolist() == list(range(5))
 
 
 def test_chunked_columns_and_absent_values() -> None:
@@ -84,8 +166,9 @@ def _random_edges(seed: int, m: int = 400) -> pa.Table:
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("key_bits", [63, 0])  # 0: the column-by-column sort
+@pytest.mark.parametrize("concurrent", [True, False])
 def test_coded_edges_are_the_grouped_rows(
-    seed: int, key_bits: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, key_bits: int, concurrent: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(build, "_KEY_BITS", key_bits)
     raw = _random_edges(seed)
@@ -96,7 +179,7 @@ def test_coded_edges_are_the_grouped_rows(
         """SELECT src, dst, relation, max(share) AS share, role FROM raw
            GROUP BY src, dst, relation, role ORDER BY relation, src, dst, role"""
     ).to_arrow_table()
-    got = EdgeCodes.from_rows(raw, [pa.array(["ent:zzz"])])
+    got = EdgeCodes.from_rows(raw, [pa.array(["ent:zzz"])], concurrent=concurrent)
     table = got.table()
     assert table.schema == EDGE_SCHEMA
     # Ordered by relation, src, dst; the role breaks ties (DuckDB's order of roles then).
@@ -164,3 +247,23 @@ def test_no_edges() -> None:
     assert edges.num_rows == 0 and edges.ids.to_pylist() == ["ent:a"]
     assert edges.extra[0].tolist() == [0]
     assert edges.table().num_rows == 0 and edges.table().schema == EDGE_SCHEMA
+
+
+def test_null_ends_keep_their_relation() -> None:
+    # A null end cannot go into a one-integer key (its code, -1, would overwrite the other
+    # fields): such rows are sorted column by column, and ties of two relations stay two.
+    raw = pa.table(
+        {
+            "src": pa.array([None, None, "ent:a"], pa.string()),
+            "dst": ["ent:b", "ent:b", "ent:b"],
+            "relation": ["officer", "shareholding", "officer"],
+            "share": pa.array([None, 0.5, None], pa.float64()),
+            "role": pa.array([None, None, None], pa.string()),
+        }
+    )
+    edges = EdgeCodes.from_rows(raw)
+    assert edges.table().to_pylist() == [
+        {"src": None, "dst": "ent:b", "relation": "officer", "share": None, "role": None},
+        {"src": "ent:a", "dst": "ent:b", "relation": "officer", "share": None, "role": None},
+        {"src": None, "dst": "ent:b", "relation": "shareholding", "share": 0.5, "role": None},
+    ]

@@ -78,16 +78,19 @@ def test_coded_ties_are_the_coded_named_rows(case: tuple[TieRows, list[str | Non
     keep = pc.and_(pc.is_valid(named["src"]), pc.is_valid(named["dst"]))
     ties = TieRows(ties.known, ties.table.filter(keep))
     named = named.filter(keep)
-    got = EdgeCodes.from_rows(ties, [pa.array(extra, pa.string())], RELATIONS)
     want = EdgeCodes.from_rows(named, [pa.array(extra, pa.string())], RELATIONS)
-    # The same dictionary (no known id that no tie names), codes, order and shares.
-    assert got.ids.equals(want.ids)
-    for name in ("src", "dst", "relation", "role"):
-        assert np.array_equal(getattr(got, name), getattr(want, name))
-        assert getattr(got, name).dtype == getattr(want, name).dtype
-    assert np.array_equal(got.share, want.share, equal_nan=True)
-    assert np.array_equal(got.extra[0], want.extra[0])
-    assert got.table().equals(want.table())
+    # In two threads (the ends' ids hashed in two groups) or one.
+    for concurrent in (True, False):
+        got = EdgeCodes.from_rows(ties, [pa.array(extra, pa.string())], RELATIONS, concurrent)
+        # The same dictionary (no known id that no tie names), codes, order and shares.
+        assert got.ids.equals(want.ids)
+        for name in ("src", "dst", "relation", "role"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
+            assert getattr(got, name).dtype == getattr(want, name).dtype
+        assert np.array_equal(got.share, want.share, equal_nan=True)
+        assert np.array_equal(got.extra[0], want.extra[0])
+        assert got.relations == want.relations and got.roles == want.roles
+        assert got.table().equals(want.table())
 
 
 # The queries of edge_rows before read_ties: canonical ids as strings, one per tie.

@@ -23,6 +23,7 @@ as its canonical id: the node dictionary hashes each canonical id once, not once
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -34,7 +35,7 @@ import pyarrow.compute as pc
 
 from fengyan.graph.keys import address_keys, domain_keys, email_keys
 from fengyan.graph.nodes import Column, decode, node_index
-from fengyan.threads import second_thread
+from fengyan.threads import InlineExecutor, second_thread
 
 # Every relation load_edge_codes makes, sorted: a relation's code is its place here (the
 # query names each by its code, not 23 million strings).
@@ -80,79 +81,46 @@ class EdgeCodes:
         raw: pa.Table | TieRows,
         extra: Sequence[Column] = (),
         relations: Sequence[str] = (),
+        concurrent: bool = True,
     ) -> EdgeCodes:
         """Coded, de-duplicated (``max`` of the shares of a tie) and ordered ``raw`` rows
         ``src, dst, relation, share, role``: integer keys sorted, never the strings.
 
         ``relation`` is a name, or a code into ``relations`` (sorted names). ``raw`` may
-        also be the ties as :func:`read_ties` reads them."""
-        if isinstance(raw, TieRows):
-            ids, codes = raw.node_codes(extra)
-            raw = raw.table
-        else:
-            ids, codes = node_index(raw["src"], raw["dst"], *extra)
-        src, dst, extra_codes = codes[0], codes[1], tuple(codes[2:])
-        del codes
-        if pa.types.is_integer(raw["relation"].type):
-            if list(relations) != sorted(relations):
-                raise ValueError("relation codes need the sorted relation names")
-            names = list(relations)
-            rel_order = np.arange(len(names))
-            relation = np.asarray(raw["relation"].to_numpy(), dtype=np.int8)
-        else:
-            rel_enc = pc.dictionary_encode(raw["relation"])
-            names = rel_enc.chunks[-1].dictionary.to_pylist() if rel_enc.num_chunks else []
-            rel_order = np.argsort(np.array(names, dtype=object), kind="stable")
-            rel_rank = np.empty(len(names), dtype=np.int8)
-            rel_rank[rel_order] = np.arange(len(names), dtype=np.int8)
-            relation = _indices(rel_enc, rel_rank)
-            del rel_enc
-        role_enc = pc.dictionary_encode(raw["role"].cast(pa.string()))
-        seen = role_enc.chunks[-1].dictionary.to_pylist() if role_enc.num_chunks else []
-        # Role codes in name order too: ties of one pair in several roles come out in the
-        # same order on every run, whatever order the query returned them in.
-        role_names = sorted(seen, key=lambda r: r.encode())
-        place = {r: i + 1 for i, r in enumerate(role_names)}
-        role = _indices(role_enc, np.array([place[r] for r in seen], dtype=np.int16))
-        del role_enc
-        share = pc.fill_null(raw["share"].cast(pa.float64()), np.nan).to_numpy()
-        n = max(len(ids), 1)
-        bits = (2 * n.bit_length(), len(names).bit_length(), (len(role_names) + 1).bit_length())
-        if sum(bits) <= _KEY_BITS:
-            # One int64 key per row: relation, src, dst, role in that order of significance.
-            key = relation.astype(np.int64) << n.bit_length()
-            key |= src
-            key <<= n.bit_length()
-            key |= dst
-            key <<= bits[2]
-            key |= role
-            order = np.argsort(key)
-            key = key[order]
-            first = np.ones(len(key), dtype=bool)
-            first[1:] = key[1:] != key[:-1]
-            del key
-        else:
-            order = np.lexsort((role, dst, src, relation))
-            first = np.ones(len(order), dtype=bool)
-            for column in (relation, src, dst, role):
-                ordered = column[order]
-                first[1:] &= ordered[1:] == ordered[:-1]
-            first[1:] = ~first[1:]
-        starts = np.flatnonzero(first)
-        # DuckDB's max(share) of a group: NaN (no share) only where all are.
-        shares = np.fmax.reduceat(share[order], starts) if len(starts) else share[:0]
-        keep = order[starts]
-        return cls(
-            ids,
-            src[keep],
-            dst[keep],
-            relation[keep],
-            tuple(str(x) for x in np.array(names, dtype=object)[rel_order]),
-            shares,
-            role[keep],
-            (None, *role_names),
-            extra_codes,
-        )
+        also be the ties as :func:`read_ties` reads them. With ``concurrent`` the work is
+        shared with a second thread (:func:`fengyan.threads.second_thread`): the relation,
+        role and share columns and the contact points' node dictionary are made there
+        while this thread makes the firms' and persons' (:func:`node_index`), and the
+        shares of the ties are found there while this one sorts them (:func:`_sorted`).
+        Without it, the same steps run one after the other; the rows are the same."""
+        table = raw.table if isinstance(raw, TieRows) else raw
+        with second_thread(concurrent, "graph-edges") as pool:
+            # First in the second thread: it has the smaller part of the node dictionary.
+            columns = pool.submit(_columns, table, relations)
+            if isinstance(raw, TieRows):
+                ids, codes = raw.node_codes(extra, pool)
+            else:
+                ids, codes = node_index(table["src"], table["dst"], *extra)
+            del raw, table
+            src, dst, extra_codes = codes[0], codes[1], tuple(codes[2:])
+            del codes
+            relation, names, role, role_names, share = columns.result()
+            del columns  # a done future holds its result
+            # Bits of a node code and of a role code in a key.
+            widths = (max(len(ids), 1).bit_length(), len(role_names).bit_length())
+            # A null end (code -1; read_ties returns none) would spill into the other
+            # fields of a key: such rows are sorted column by column.
+            null_end = len(src) > 0 and min(src.min(), dst.min()) < 0
+            if 2 * widths[0] + len(names).bit_length() + widths[1] <= _KEY_BITS and not null_end:
+                key = _key(relation, src, dst, role, widths)
+                del src, dst, relation, role
+                key, shares = _sorted(key, share, pool)
+                del share
+                src, dst, relation, role = _fields(key, widths)
+                del key
+            else:
+                src, dst, relation, shares, role = _lexsorted(src, dst, relation, share, role)
+        return cls(ids, src, dst, relation, names, shares, role, role_names, extra_codes)
 
     def relation_code(self, name: str) -> int:
         """The code of relation ``name``; -1 when no edge has it."""
@@ -188,6 +156,128 @@ class EdgeCodes:
             },
             schema=EDGE_SCHEMA,
         )
+
+
+def _columns(
+    raw: pa.Table, relations: Sequence[str]
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray, tuple[str | None, ...], np.ndarray]:
+    """The ``relation`` (code into the sorted names), ``role`` (code into the roles, 0 for
+    none; roles in name order) and ``share`` (NaN for none) of :meth:`EdgeCodes.from_rows`'
+    ``raw`` rows, with the relations' and roles' names."""
+    if pa.types.is_integer(raw["relation"].type):
+        if list(relations) != sorted(relations):
+            raise ValueError("relation codes need the sorted relation names")
+        names = list(relations)
+        rel_order = np.arange(len(names))
+        relation = np.asarray(raw["relation"].to_numpy(), dtype=np.int8)
+    else:
+        rel_enc = pc.dictionary_encode(raw["relation"])
+        names = rel_enc.chunks[-1].dictionary.to_pylist() if rel_enc.num_chunks else []
+        rel_order = np.argsort(np.array(names, dtype=object), kind="stable")
+        rel_rank = np.empty(len(names), dtype=np.int8)
+        rel_rank[rel_order] = np.arange(len(names), dtype=np.int8)
+        relation = _indices(rel_enc, rel_rank)
+        del rel_enc
+    role_enc = pc.dictionary_encode(raw["role"].cast(pa.string()))
+    seen = role_enc.chunks[-1].dictionary.to_pylist() if role_enc.num_chunks else []
+    # Role codes in name order too: ties of one pair in several roles come out in the
+    # same order on every run, whatever order the query returned them in.
+    role_names = sorted(seen, key=lambda r: r.encode())
+    place = {r: i + 1 for i, r in enumerate(role_names)}
+    role = _indices(role_enc, np.array([place[r] for r in seen], dtype=np.int16))
+    del role_enc
+    share = pc.fill_null(raw["share"].cast(pa.float64()), np.nan).to_numpy()
+    return (
+        relation,
+        tuple(str(x) for x in np.array(names, dtype=object)[rel_order]),
+        role,
+        (None, *role_names),
+        share,
+    )
+
+
+def _key(
+    relation: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    role: np.ndarray,
+    widths: tuple[int, int],
+) -> np.ndarray:
+    """One int64 key per row: relation, src, dst and role in that order of significance,
+    src and dst in ``widths[0]`` bits each and role in ``widths[1]``."""
+    key = relation.astype(np.int64) << widths[0]
+    key |= src
+    key <<= widths[0]
+    key |= dst
+    key <<= widths[1]
+    key |= role
+    return key
+
+
+def _fields(
+    key: np.ndarray, widths: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``src, dst, relation, role`` of each of the keys of :func:`_key` (shifted away)."""
+    role = (key & ((1 << widths[1]) - 1)).astype(np.int16)
+    key >>= widths[1]
+    dst = (key & ((1 << widths[0]) - 1)).astype(np.int32)
+    key >>= widths[0]
+    src = (key & ((1 << widths[0]) - 1)).astype(np.int32)
+    key >>= widths[0]
+    return src, dst, key.astype(np.int8), role
+
+
+def _sorted(key: np.ndarray, share: np.ndarray, pool: Executor) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``key`` values (``key`` is sorted in place) and the largest ``share``
+    of the rows of each: DuckDB's ``max(share)``, NaN (no share) only where all are.
+
+    Only the rows with a share (the holdings) are put in key order, and their largest
+    shares put at their keys' places; in ``pool``'s thread, while this one sorts."""
+    has = np.flatnonzero(~np.isnan(share))
+    largest = pool.submit(_largest, key[has], share[has])
+    del has
+    key.sort()
+    if len(key) > 1:
+        first = np.empty(len(key), dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        if not first.all():
+            key = key[first]
+        del first
+    keys, shares = largest.result()
+    del largest
+    out = np.full(len(key), np.nan)
+    out[np.searchsorted(key, keys)] = shares
+    return key, out
+
+
+def _largest(key: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``key`` values, sorted, and the largest ``share`` of each."""
+    order = np.argsort(key)
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    largest = np.fmax.reduceat(share[order], starts) if len(starts) else share[:0]
+    return key[starts], largest
+
+
+def _lexsorted(
+    src: np.ndarray, dst: np.ndarray, relation: np.ndarray, share: np.ndarray, role: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of :meth:`EdgeCodes.from_rows` from keys too wide for one integer: sorted
+    column by column, one row of each (src, dst, relation, role) with its largest share."""
+    order = np.lexsort((role, dst, src, relation))
+    first = np.ones(len(order), dtype=bool)
+    for column in (relation, src, dst, role):
+        ordered = column[order]
+        first[1:] &= ordered[1:] == ordered[:-1]
+    first[1:] = ~first[1:]
+    starts = np.flatnonzero(first)
+    # DuckDB's max(share) of a group: NaN (no share) only where all are.
+    shares = np.fmax.reduceat(share[order], starts) if len(starts) else share[:0]
+    keep = order[starts]
+    return src[keep], dst[keep], relation[keep], shares, role[keep]
 
 
 def _indices(encoded: pa.ChunkedArray, mapping: np.ndarray) -> np.ndarray:
@@ -233,12 +323,20 @@ class TieRows:
     def _take(self, at: pa.ChunkedArray) -> pa.ChunkedArray:
         return pa.chunked_array([self.known.take(c) for c in at.chunks], pa.string())
 
-    def node_codes(self, extra: Sequence[Column] = ()) -> tuple[pa.Array, list[np.ndarray]]:
+    def node_codes(
+        self, extra: Sequence[Column] = (), pool: Executor | None = None
+    ) -> tuple[pa.Array, list[np.ndarray]]:
         """:func:`fengyan.graph.nodes.node_index` of the ends of the ties and ``extra``:
         the sorted node ids and the codes of ``src``, ``dst`` and each of ``extra``. Only
-        the known ids some tie names join the dictionary, as if every tie held its ids."""
+        the known ids some tie names join the dictionary, as if every tie held its ids.
+
+        The ids of ``dst`` (contact points, or firms ``resolved_link`` does not know) are
+        hashed apart from the known ids, ``src`` and ``extra`` (firms and persons), in
+        ``pool``'s thread when given (:func:`~fengyan.graph.nodes.node_index`'s
+        ``beside``)."""
+        pool = pool or InlineExecutor()
         src_at, dst_at = (
-            pc.fill_null(self.table[end], -1).to_numpy().astype(np.int64)
+            np.asarray(pc.fill_null(self.table[end], -1).to_numpy(), dtype=np.int64)
             for end in ("src_at", "dst_at")
         )
         used = np.zeros(len(self.known) + 1, dtype=bool)  # at -1 (none): the last entry
@@ -249,11 +347,27 @@ class TieRows:
         place = np.cumsum(used) - 1
         place[-1] = -1
         ids, codes = node_index(
-            self.known.filter(pa.array(used[:-1])), self.table["src"], self.table["dst"], *extra
+            self.known.filter(pa.array(used[:-1])),
+            self.table["src"],
+            self.table["dst"],
+            *extra,
+            beside=(2,),
+            pool=pool,
         )
+        del used
         known_codes = np.append(codes[0], np.int32(-1))
-        for end, at in ((1, src_at), (2, dst_at)):
-            codes[end] = np.where(at >= 0, known_codes[place[at]], codes[end]).astype(np.int32)
+
+        def end_codes(at: np.ndarray, own: np.ndarray) -> np.ndarray:
+            """The code of each end: of its known id, else of its own."""
+            out: np.ndarray = np.where(at >= 0, known_codes[place[at]], own).astype(
+                np.int32, copy=False
+            )
+            return out
+
+        dst = pool.submit(end_codes, dst_at, codes[2])
+        codes[1] = end_codes(src_at, codes[1])
+        codes[2] = dst.result()
+        del dst
         return ids, codes[1:]
 
 

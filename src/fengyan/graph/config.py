@@ -77,7 +77,8 @@ class GraphSettings(_Frozen):
         default=None, pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
     )
     # Two threads where steps are independent (contagion beside controllers, groups and
-    # signals; the contact keys beside the edge queries); false: one after another.
+    # signals; the contact keys beside the edge queries; the contact points' node
+    # dictionary beside the firms' and persons'); false: one after another.
     concurrent: bool = True
 
 

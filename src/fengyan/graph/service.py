@@ -139,7 +139,8 @@ def build_graph(
     thread while controllers, groups and signals run in this one: numpy's sorts and
     gathers, ``scipy.sparse`` products, Arrow's kernels and DuckDB's queries release the
     GIL, so the two paths share the two cores (``concurrent: false`` in the settings: one
-    after the other, as the contact keys and the edge queries then are too).
+    after the other, as the contact keys and the edge queries, and the two halves of the
+    node dictionary (:meth:`EdgeCodes.from_rows`), then are too).
 
     ``seconds``/``cpu_seconds`` keep one lap per step of this thread (CPU: the whole
     process, so the laps of controllers, groups and signals include the contagion thread's
@@ -163,7 +164,7 @@ def build_graph(
     finally:
         con.close()
     # Integer node codes from here on; ids again only in the tables written.
-    edges = EdgeCodes.from_rows(raw, [firms], RELATIONS)
+    edges = EdgeCodes.from_rows(raw, [firms], RELATIONS, settings.concurrent)
     firm_codes = edges.extra[0]
     del firms, raw
     clock.lap("edges")

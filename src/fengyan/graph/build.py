@@ -258,8 +258,14 @@ def _largest(key: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     starts = np.flatnonzero(first)
-    largest = np.fmax.reduceat(share[order], starts) if len(starts) else share[:0]
-    return key[starts], largest
+    return key[starts], _largest_of_runs(share[order], starts)
+
+
+def _largest_of_runs(share: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The largest of each run of ``share`` (runs begin at ``starts``): DuckDB's
+    ``max(share)`` of a group, NaN (no share) only where all are."""
+    out: np.ndarray = np.fmax.reduceat(share, starts) if len(starts) else share[:0]
+    return out
 
 
 def _lexsorted(
@@ -274,9 +280,8 @@ def _lexsorted(
         first[1:] &= ordered[1:] == ordered[:-1]
     first[1:] = ~first[1:]
     starts = np.flatnonzero(first)
-    # DuckDB's max(share) of a group: NaN (no share) only where all are.
-    shares = np.fmax.reduceat(share[order], starts) if len(starts) else share[:0]
     keep = order[starts]
+    shares = _largest_of_runs(share[order], starts)
     return src[keep], dst[keep], relation[keep], shares, role[keep]
 
 

@@ -163,7 +163,7 @@ def run_pipeline(
     built) is skipped with the reason; the index needs the indicators' output.
     """
     from fengyan.graph.service import build_graph
-    from fengyan.ingest.service import ingest_path, written_tables
+    from fengyan.ingest.service import ingest_path, write_versions
     from fengyan.resolve.service import resolve
 
     report = PipelineReport(as_of)
@@ -193,7 +193,7 @@ def run_pipeline(
                 versions=False,
             )
         # The version ends once, after the last delivery (not once per delivery).
-        ws.lake.materialise(written_tables(reports))
+        write_versions(ws, reports)
         read = sum(r.rows_read for r in reports)
         stored = sum(r.rows_stored for r in reports)
         return f"{len(deliveries)} deliveries, {read:,} read, {stored:,} stored"

@@ -82,7 +82,7 @@ def ingest_path(
                 on_progress=on_progress,
             )
         ]
-        return _with_versions(ws, reports) if versions else reports
+        return write_versions(ws, reports) if versions else reports
     manifest = Manifest.load(path)
     reports = []
     for item in manifest.files:
@@ -102,7 +102,7 @@ def ingest_path(
                 on_progress=on_progress,
             )
         )
-    return _with_versions(ws, reports) if versions else reports
+    return write_versions(ws, reports) if versions else reports
 
 
 def written_tables(reports: list[IngestReport]) -> list[str]:
@@ -110,8 +110,8 @@ def written_tables(reports: list[IngestReport]) -> list[str]:
     return sorted({Path(r.lake_file).parts[0] for r in reports if r.lake_file})
 
 
-def _with_versions(ws: Workspace, reports: list[IngestReport]) -> list[IngestReport]:
-    """``reports``, once the version ends of the tables they wrote are materialised."""
+def write_versions(ws: Workspace, reports: list[IngestReport]) -> list[IngestReport]:
+    """Materialise the version ends of the lake tables ``reports`` wrote; ``reports``."""
     ws.lake.materialise(written_tables(reports))
     return reports
 

@@ -44,19 +44,7 @@ def signals(
         ),
     )
     del posts
-    contact_codes = [c for c in (edges.relation_code(r) for r in CONTACTS) if c >= 0]
-    wanted = np.isin(edges.relation, np.asarray(contact_codes, dtype=np.int8))
-    con.register(
-        "graph_edges_in",
-        pa.table(
-            {
-                "src": pa.array(edges.src[wanted]),
-                "dst": pa.array(edges.dst[wanted]),
-                "relation": pa.array(edges.relation[wanted]),
-            }
-        ),
-    )
-    del wanted
+    con.register("graph_contact_in", contact_counts(edges))
     tables = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
@@ -84,32 +72,58 @@ def signals(
         if "enterprise" in tables
         else "SELECT NULL::INTEGER AS firm_id, NULL::VARCHAR AS reregistered_from WHERE FALSE"
     )
-    code = {name: edges.relation_code(name) for name in CONTACTS}
     try:
         table = con.sql(
             f"""
-            WITH contact AS (
-                SELECT src AS firm_id, dst AS point, relation FROM graph_edges_in
-            ), sharing AS (
-                SELECT point, count(DISTINCT firm_id) - 1 AS others FROM contact GROUP BY point
-            ), per_firm AS (
-                SELECT firm_id,
-                       max(others) FILTER (relation = {code["address"]}) AS firms_same_building,
-                       max(others) FILTER (relation = {code["phone"]}) AS firms_same_phone,
-                       max(others) FILTER (relation = {code["email"]}) AS firms_same_email,
-                       max(others) FILTER (relation = {code["domain"]}) AS firms_same_domain,
-                       max(others) FILTER (relation = {code["server_ip"]}) AS firms_same_server_ip
-                FROM contact JOIN sharing USING (point) GROUP BY firm_id
-            ), rereg AS ({rereg})
+            WITH rereg AS ({rereg})
             SELECT coalesce(p.firm_id, r.firm_id) AS firm_id, p.* EXCLUDE (firm_id),
                    r.reregistered_from
-            FROM per_firm p FULL JOIN rereg r USING (firm_id)
+            FROM graph_contact_in p FULL JOIN rereg r USING (firm_id)
             ORDER BY firm_id
             """  # noqa: S608 - fragments of this module and integer codes only
         ).to_arrow_table()
     finally:
         con.execute("DROP TABLE IF EXISTS graph_key_posts")
-        con.unregister("graph_edges_in")
+        con.unregister("graph_contact_in")
         con.unregister("graph_key_posts_in")
     # Code order is id order: the rows stay ordered by firm id.
     return table.set_column(0, "firm_id", decode(edges.ids, table["firm_id"]))
+
+
+def contact_counts(edges: EdgeCodes) -> pa.Table:
+    """Per firm with a contact point: for each kind of point (``CONTACTS``), the most
+    other firms sharing one of its points of that kind (null: it has none of that kind).
+
+    Integer work only (no engine query): the distinct (firm, point) pairs once, the firms
+    per point a ``bincount`` over them, the maximum per firm an unbuffered ``maximum.at``.
+    Rows are the firms' codes in ascending order.
+    """
+    codes = [edges.relation_code(r) for r in CONTACTS]
+    wanted = np.isin(edges.relation, np.asarray([c for c in codes if c >= 0], dtype=np.int8))
+    src, dst, relation = edges.src[wanted], edges.dst[wanted], edges.relation[wanted]
+    del wanted
+    # A point shared by a firm through two relations counts that firm once (as
+    # count(DISTINCT firm) would): the pairs are de-duplicated before counting.
+    nodes = max(len(edges.ids), 1)
+    pairs = np.unique(src.astype(np.int64) * nodes + dst)
+    others = np.bincount(pairs % nodes, minlength=nodes) - 1
+    del pairs
+    firms = np.unique(src)
+    columns: dict[str, pa.Array] = {"firm_id": pa.array(firms)}
+    for name, code in zip(CONTACTS, codes, strict=True):
+        best = np.full(nodes, -1, dtype=np.int64)
+        mine = relation == code
+        np.maximum.at(best, src[mine], others[dst[mine]])
+        found = best[firms]
+        columns[f"firms_same_{_COLUMN[name]}"] = pa.array(found, mask=found < 0)
+    return pa.table(columns)
+
+
+# The signal column of each kind of contact point (``firms_same_<name>``).
+_COLUMN: Final = {
+    "address": "building",
+    "phone": "phone",
+    "email": "email",
+    "domain": "domain",
+    "server_ip": "server_ip",
+}

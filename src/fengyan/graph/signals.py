@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from fengyan.arrays import distinct
 from fengyan.graph.build import EdgeCodes
 from fengyan.graph.config import SignalSettings
 from fengyan.graph.nodes import decode
@@ -105,10 +106,10 @@ def contact_counts(edges: EdgeCodes) -> pa.Table:
     # A point shared by a firm through two relations counts that firm once (as
     # count(DISTINCT firm) would): the pairs are de-duplicated before counting.
     nodes = max(len(edges.ids), 1)
-    pairs = np.unique(src.astype(np.int64) * nodes + dst)
+    pairs = distinct(src.astype(np.int64) * nodes + dst)
     others = np.bincount(pairs % nodes, minlength=nodes) - 1
     del pairs
-    firms = np.unique(src)
+    firms = distinct(src)
     columns: dict[str, pa.Array] = {"firm_id": pa.array(firms)}
     for name, code in zip(CONTACTS, codes, strict=True):
         best = np.full(nodes, -1, dtype=np.int64)

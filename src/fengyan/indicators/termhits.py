@@ -20,6 +20,7 @@ import ahocorasick_rs
 import numpy as np
 import pyarrow as pa
 
+from fengyan.arrays import distinct
 from fengyan.indicators.plan import TEXT_COLUMN, TermTest
 
 
@@ -55,7 +56,7 @@ class TermMatcher:
             r, p = row[keep], pattern[keep]
             if test.count:
                 # Distinct (row, pattern) pairs, counted per row.
-                pairs = np.unique(r.astype(np.int64) * self.n_patterns + p)
+                pairs = distinct(r.astype(np.int64) * self.n_patterns + p)
                 out = np.bincount(pairs // self.n_patterns, minlength=n)
             else:
                 out = (np.bincount(r, minlength=n) > 0).astype(np.int32)

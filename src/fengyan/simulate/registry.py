@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fengyan.arrays import distinct
 from fengyan.simulate.branches import Branches
 from fengyan.simulate.core import STR, Calendar, Ints, Strs, fmt_dates, strs
 from fengyan.simulate.firms import NEVER, Firms
@@ -127,7 +128,7 @@ def enterprise_versions(cal: Calendar, f: Firms, persons: Persons) -> Versions:
     idx = np.concatenate(idx_parts)
     month = np.concatenate(month_parts)
     # Unique (firm, month) pairs in firm, then month order.
-    pair = np.unique(idx * (cal.months + 2 * NEVER) + (month + NEVER))
+    pair = distinct(idx * (cal.months + 2 * NEVER) + (month + NEVER))
     idx, month = pair // (cal.months + 2 * NEVER), pair % (cal.months + 2 * NEVER) - NEVER
 
     def build(rows: Ints) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
+from fengyan.arrays import distinct
 from fengyan.schema import Schema, load_schema
 from fengyan.simulate import agencies, monthly, registry, texts, truth
 from fengyan.simulate.branches import generate_branches
@@ -83,7 +84,7 @@ def build_world(params: Params, seed: int, progress: Callable[[str], None] | Non
         for i in [s.core, *s.shells, *([s.successor] if s.successor >= 0 else [])]:
             controller[i], via[i] = s.controller, "nominee"
     branches = generate_branches(streams.get("branches"), params, cal, city, firms, schemes)
-    used = np.unique(np.concatenate([posts.holder, holdings.owner[~holdings.owner_is_firm]]))
+    used = distinct(np.concatenate([posts.holder, holdings.owner[~holdings.owner_is_firm]]))
     dups = registry_duplicates(streams.get("dups"), persons, used, params.persons)
     return World(
         params,

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengyan.arrays import distinct
 from fengyan.db.published import FirmScore
 from fengyan.web.masking import mask_kind
 from fengyan.web.scope import Principal, in_scope
@@ -85,7 +86,7 @@ def _edges_of(cache: LakeCache, ids: list[str]) -> list[dict[str, Any]]:
     by_src, by_dst = cache.index("edge_src"), cache.index("edge_dst")
     if by_src is None or by_dst is None:
         return []
-    rows = np.unique(np.concatenate([by_src.positions(ids), by_dst.positions(ids)]))
+    rows = distinct(np.concatenate([by_src.positions(ids), by_dst.positions(ids)]))
     found: list[dict[str, Any]] = by_src.table.take(pa.array(rows)).to_pylist()
     return found
 

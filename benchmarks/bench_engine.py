@@ -716,6 +716,7 @@ def main() -> None:
     ]
     print_columns(["measure", "value"], rows)
     slow = sorted(steps.items(), key=lambda kv: -kv[1])[:10]
+    print("Slowest plan steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in slow))
     info = {
         "machine": machine(),
         "command": " ".join(["python", *sys.argv]),

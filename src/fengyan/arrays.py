@@ -11,7 +11,8 @@ def distinct(values: np.ndarray) -> np.ndarray:
     One sort and a comparison of neighbours. Since numpy 2.3 a plain ``np.unique`` of
     integers goes through a hash set, which at millions of distinct values is about a
     hundred times slower than the sort (6.5M int64 keys: 10.1 s against 0.09 s on the
-    2-core benchmark machine, numpy 2.4.6). NaNs are not merged: not for floats.
+    2-core benchmark machine, numpy 2.4.6). For integers and strings: NaNs would not
+    be merged as ``np.unique`` merges them.
     """
     out = np.sort(values, axis=None)
     if len(out) < 2:

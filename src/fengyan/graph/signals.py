@@ -1,4 +1,4 @@
-"""Shell-cluster signals per firm: shared contact points and re-registration (SQL)."""
+"""Shell-cluster signals per firm: shared contact points (numpy) and re-registration (SQL)."""
 
 from __future__ import annotations
 

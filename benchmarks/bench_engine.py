@@ -444,7 +444,7 @@ def one_firm(
         ["load average before / after", f"{load_before} / {_load()}"],
     ]
     print_columns(["measure", "value"], rows)
-    print("slowest steps (s):", ", ".join(f"{k} {v:.3f}" for k, v in slow))
+    print(_steps_line("slowest steps (s)", dict(slow), 3))
     warm = incremental_firm(ws, n, one, repeat, want, want_v) if incremental else None
     path = RESULTS / "engine.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
@@ -555,6 +555,11 @@ def incremental_firm(
     }
 
 
+def _steps_line(title: str, seconds: dict[str, float], digits: int) -> str:
+    """``title: step s, step s, …`` of the slowest steps."""
+    return f"{title}: " + ", ".join(f"{k} {v:.{digits}f}" for k, v in seconds.items())
+
+
 def _table(rows: dict[str, Any]) -> list[str]:
     """A two-column markdown table of ``measure: value`` rows."""
     return ["| measure | value |", "|---|---:|", *(f"| {a} | {b} |" for a, b in rows.items())]
@@ -573,8 +578,7 @@ def _markdown(runs: dict[str, Any]) -> str:
                 *([r["note"], ""] if r.get("note") else []),
                 *_table(r["rows"]),
                 "",
-                "Slowest plan steps (s): "
-                + ", ".join(f"{k} {v:.1f}" for k, v in r["slowest_steps"].items()),
+                _steps_line("Slowest plan steps (s)", r["slowest_steps"], 1),
                 "",
             ]
         one = r.get("one_firm")
@@ -584,8 +588,7 @@ def _markdown(runs: dict[str, Any]) -> str:
                 "",
                 *_table(one["rows"]),
                 "",
-                "Slowest steps of the last run (s): "
-                + ", ".join(f"{k} {v:.3f}" for k, v in one["slowest_steps"].items()),
+                _steps_line("Slowest steps of the last run (s)", one["slowest_steps"], 3),
                 "",
             ]
             warm = one.get("incremental")
@@ -716,7 +719,7 @@ def main() -> None:
     ]
     print_columns(["measure", "value"], rows)
     slow = sorted(steps.items(), key=lambda kv: -kv[1])[:10]
-    print("Slowest plan steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in slow))
+    print(_steps_line("Slowest plan steps (s)", dict(slow), 1))
     info = {
         "machine": machine(),
         "command": " ".join(["python", *sys.argv]),

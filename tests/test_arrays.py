@@ -25,3 +25,9 @@ def test_distinct_is_a_plain_unique_of_integers(values: np.ndarray) -> None:
 def test_distinct_is_a_plain_unique_of_strings(values: list[str]) -> None:
     array = np.asarray(values, dtype=str)
     assert distinct(array).tolist() == np.unique(array).tolist()
+
+
+@given(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 5)))
+def test_distinct_in_place_gives_the_same_values(values: np.ndarray) -> None:
+    want = np.unique(values)
+    assert np.array_equal(distinct(values, overwrite_input=True), want)

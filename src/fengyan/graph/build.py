@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fengyan.arrays import distinct
 from fengyan.graph.keys import address_keys, domain_keys, email_keys
 from fengyan.graph.nodes import Column, decode, node_index
 from fengyan.threads import InlineExecutor, second_thread
@@ -236,14 +237,7 @@ def _sorted(key: np.ndarray, share: np.ndarray, pool: Executor) -> tuple[np.ndar
     has = np.flatnonzero(~np.isnan(share))
     largest = pool.submit(_largest, key[has], share[has])
     del has
-    key.sort()
-    if len(key) > 1:
-        first = np.empty(len(key), dtype=bool)
-        first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        if not first.all():
-            key = key[first]
-        del first
+    key = distinct(key, overwrite_input=True)
     keys, shares = largest.result()
     del largest
     out = np.full(len(key), np.nan)

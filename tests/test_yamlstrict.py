@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fengyan import yamlstrict
 from fengyan.audit.catalogue import parse_catalogue
 from fengyan.audit.errors import AuditError
-from fengyan.yamlstrict import load_yaml
+from fengyan.yamlstrict import StrictLoader, load_yaml, strict_loader
 
 
 def test_loads_like_safe_load() -> None:
@@ -46,3 +47,34 @@ def test_every_data_file_loader_is_strict() -> None:
         if "yaml.safe_load(" in line or ("yaml.load(" in line and "StrictLoader" not in line)
     ]
     assert lenient == []
+
+
+def test_the_parser_is_libyamls_when_pyyaml_has_it() -> None:
+    assert issubclass(StrictLoader, yaml.CSafeLoader) == bool(yaml.__with_libyaml__)
+
+
+class _PureStrictLoader(yaml.SafeLoader):
+    """The pure-Python parser with the same duplicate-key rule."""
+
+
+_PureStrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    yamlstrict._construct_mapping,
+)
+
+
+def test_every_packaged_data_file_reads_as_with_the_pure_python_parser() -> None:
+    src = Path(__file__).resolve().parents[1] / "src" / "fengyan"
+    files = sorted(p for p in src.rglob("*") if p.suffix in (".yaml", ".yml"))
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.load(text, Loader=_PureStrictLoader), path
+
+
+def test_error_marks_name_the_file() -> None:
+    for text in ("a: 1\nb: [\n", "a: 1\na: 2\n"):
+        loader = strict_loader(text, "types/firm.yaml")
+        with pytest.raises(yaml.YAMLError) as exc:
+            loader.get_single_data()
+        assert 'in "types/firm.yaml", line' in str(exc.value)

@@ -7,12 +7,20 @@ audit action written twice would vanish without a word. Data files decide what F
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import yaml
 
+try:
+    # libyaml's parser (PyPI's wheels have it): the same documents, about 7 times faster
+    # than the pure-Python one (the 71 packaged data files: 0.30 s instead of 2.21 s).
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-class StrictLoader(yaml.SafeLoader):
+
+class StrictLoader(_SafeLoader):
     """A safe YAML loader (no Python objects are constructed) that rejects duplicate keys."""
 
 
@@ -30,6 +38,15 @@ def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any
 
 
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def strict_loader(text: str | bytes, name: str | None = None) -> StrictLoader:
+    """A :class:`StrictLoader` over ``text`` whose error marks name ``name`` (a file)."""
+    if name is None:
+        return StrictLoader(text)
+    stream = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
+    stream.name = name  # libyaml's parser names its marks after the stream's name
+    return StrictLoader(stream)
 
 
 def load_yaml(text: str | bytes) -> Any:

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from fengyan.schema.model import EntityType, FieldType, Schema
-from fengyan.yamlstrict import StrictLoader
+from fengyan.yamlstrict import strict_loader
 
 
 class SchemaError(ValueError):
@@ -28,8 +28,7 @@ def _describe(exc: ValidationError) -> str:
 
 def _load_file(name: str, text: str) -> list[EntityType]:
     # StrictLoader is a SafeLoader: no arbitrary Python objects are constructed.
-    loader = StrictLoader(text)
-    loader.name = name  # so that YAML error marks name the file
+    loader = strict_loader(text, name)  # YAML error marks name the file
     try:
         data = loader.get_single_data() or {}
     except yaml.YAMLError as exc:

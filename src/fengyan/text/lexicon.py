@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fengyan.text.normalize import normalize_text
-from fengyan.yamlstrict import StrictLoader as _StrictLoader
+from fengyan.yamlstrict import strict_loader
 
 
 class LexiconError(ValueError):
@@ -122,8 +122,7 @@ class Lexicons(BaseModel):
 
 
 def _parse(name: str, text: str) -> Any:
-    loader = _StrictLoader(text)
-    loader.name = name
+    loader = strict_loader(text, name)
     try:
         return loader.get_single_data() or {}
     except yaml.YAMLError as exc:

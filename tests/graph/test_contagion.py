@@ -8,7 +8,14 @@ import pyarrow as pa
 import pytest
 
 from fengyan.graph.config import load_settings
-from fengyan.graph.contagion import contagion, merge_parallel, pagerank, sources
+from fengyan.graph.contagion import (
+    _strength,
+    contagion,
+    lone_nodes,
+    merge_parallel,
+    pagerank,
+    sources,
+)
 
 SETTINGS = load_settings().contagion
 
@@ -37,6 +44,69 @@ def test_pagerank_is_igraphs(case: int) -> None:
     merged = merge_parallel(n, src, dst, weight)
     assert len(merged[0]) < m
     assert np.abs(pagerank(n, *merged, reset, 0.85) - got).max() < 1e-9
+
+
+def _city_like(seed: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A merged graph of 200 firms with people and shared contact points, most of which
+    belong to one firm only (pendant nodes), some weightless ties and a lone pair; the
+    firm mask and the restart weights (seeds are firms, plus one lone-looking person)."""
+    rng = np.random.default_rng(seed)
+    firms, others = 200, 500
+    n = firms + others + 2
+    src = np.concatenate(
+        [rng.integers(0, firms, 300), rng.integers(0, firms, 450), [n - 2]]
+    )  # firm-firm ties, then firm-to-contact/person ties, then the lone pair
+    dst = np.concatenate(
+        [rng.integers(0, firms, 300), firms + rng.integers(0, others, 450), [n - 1]]
+    )
+    weight = rng.random(len(src))
+    weight[rng.integers(300, 750, 20)] = 0.0
+    src[:3] = dst[:3]  # loops
+    merged = merge_parallel(n, src, dst, weight)
+    is_firm = np.zeros(n, dtype=bool)
+    is_firm[:firms] = True
+    reset = np.zeros(n)
+    reset[rng.integers(0, firms, 5)] = rng.random(5) + 0.1
+    hanging = firms + np.flatnonzero(np.bincount(dst[300:750] - firms, minlength=others) == 1)
+    reset[hanging[0]] = 0.3  # a seed that is not a firm, with one edge: never solved for
+    return n, *merged, reset, is_firm
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_lone_nodes_solved_from_their_neighbour_give_the_same_scores(case: int) -> None:
+    n, src, dst, weight, reset, is_firm = _city_like(case)
+    fixed = is_firm | (reset > 0)
+    lone = lone_nodes(n, src, dst, weight, fixed)
+    degree = np.bincount(src, minlength=n) + np.bincount(dst, minlength=n)
+    assert lone.sum() > 100 and not (lone & fixed).any() and (degree[lone] == 1).all()
+    assert not lone[n - 2] and not lone[n - 1]  # two lone nodes tied to each other
+    edge_weight = np.zeros(n)
+    np.add.at(edge_weight, src, weight)
+    np.add.at(edge_weight, dst, weight)
+    assert (edge_weight[lone] > 0).all()  # a weightless tie is not solved for
+    strength = _strength(n, src, dst, weight)
+    plain = pagerank(n, src, dst, weight, reset, 0.85, 1e-13, strength=strength)
+    solved = pagerank(n, src, dst, weight, reset, 0.85, 1e-13, strength=strength, lone=lone)
+    assert np.abs(solved - plain).max() < 1e-12
+    assert solved.sum() == pytest.approx(1.0)
+    g = ig.Graph(n=n, edges=np.column_stack([src, dst]).tolist(), directed=False)
+    want = g.personalized_pagerank(
+        directed=False, damping=0.85, reset=reset.tolist(), weights=weight.tolist()
+    )
+    assert np.abs(solved - np.asarray(want)).max() < 1e-9
+    # The sources never need a lone node's edge: every other node gets the same.
+    keep = ~(lone[src] | lone[dst])
+    full = sources(n, src, dst, weight, reset, 0.85, 6, strength)
+    cut = sources(n, src[keep], dst[keep], weight[keep], reset, 0.85, 6, strength)
+    for a, b in zip(full, cut, strict=True):
+        assert np.array_equal(a[~lone], b[~lone])
+
+
+def test_a_seed_is_never_solved_for_from_its_neighbour() -> None:
+    src, dst, weight = np.array([0]), np.array([1]), np.array([1.0])
+    reset = np.array([0.0, 1.0])
+    with pytest.raises(ValueError, match="restart weight"):
+        pagerank(2, src, dst, weight, reset, 0.85, lone=np.array([False, True]))
 
 
 def test_sources_follow_the_most_probable_walk() -> None:

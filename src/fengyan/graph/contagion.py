@@ -21,6 +21,8 @@ the strongest of them starts from, and how many steps it takes. Nodes no walk of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -105,25 +107,32 @@ def pagerank(
     A ``lone`` node ℓ (one edge, of weight w, to u; no restart weight) has the equation
     ``z_ℓ = d·S_ℓu·z_u``. Put into u's equation, it adds ``−d²·w/s_u`` to u's diagonal
     (``S_uℓ² = w / s_u``): the conjugate gradients run on the other nodes only, with that
-    diagonal, and each lone node's score is then ``d·w·z_u / √s_u`` (:func:`_solve_core`).
+    diagonal, and each lone node's score is then ``d·w·z_u / √s_u`` (:class:`_Lone`).
     The same solution; in a city most contact points are a lone firm's, a third of the
     nodes. The scores differ from the plain solve's by the solver's tolerance.
     """
     if strength is None:
         strength = _strength(n, src, dst, weight)
-    if lone is not None and lone.any():
-        return _solve_core(
-            n, src, dst, weight, reset, damping, tolerance, max_iterations, strength, lone
-        )
+    cut = _Lone.of(n, src, dst, weight, reset, lone) if lone is not None and lone.any() else None
+    if cut is not None:
+        src, dst, weight = cut.src, cut.dst, cut.weight
+        strength, reset_c = strength[cut.core], reset[cut.core]
+    else:
+        reset_c = reset
+    nc = len(strength)
     live = strength > 0
     root = np.sqrt(strength)
-    inv_root = np.divide(1.0, root, out=np.zeros(n), where=live)
-    matrix = _normalised(n, src, dst, weight, inv_root)
-    r = reset / reset.sum()
+    inv_root = np.divide(1.0, root, out=np.zeros(nc), where=live)
+    matrix = _normalised(nc, src, dst, weight, inv_root)
+    del src, dst, weight
+    r = reset_c / reset.sum()
     b = np.where(live, r * inv_root, 0.0)
-    z = _conjugate_gradients(matrix, None, damping, b, tolerance, max_iterations)
+    diagonal = None if cut is None else cut.diagonal(strength, live, damping)
+    z = _conjugate_gradients(matrix, diagonal, damping, b, tolerance, max_iterations)
     # A node without weighted edges keeps only what restarts there.
     y = np.where(live, z * root, r)
+    if cut is not None:
+        y = cut.spread(y, z, inv_root, damping)
     return np.asarray(y / y.sum())
 
 
@@ -141,54 +150,64 @@ def lone_nodes(
     return lone
 
 
-def _solve_core(
-    n: int,
-    src: np.ndarray,
-    dst: np.ndarray,
-    weight: np.ndarray,
-    reset: np.ndarray,
-    damping: float,
-    tolerance: float,
-    max_iterations: int,
-    strength: np.ndarray,
-    lone: np.ndarray,
-) -> np.ndarray:
-    """:func:`pagerank` with the ``lone`` nodes solved for from their neighbours."""
-    if (reset[lone] != 0).any():
-        raise ValueError("a node with a restart weight cannot be solved for from its neighbour")
-    at_src = lone[src]
-    pendant = at_src | lone[dst]
-    leaf = np.where(at_src, src, dst)[pendant]
-    attach = np.where(at_src, dst, src)[pendant]
-    leaf_w = weight[pendant].astype(np.float64)
-    core = np.flatnonzero(~lone)
-    place = np.full(n, -1, dtype=np.intp)
-    place[core] = np.arange(len(core))
-    keep = ~pendant
-    s, d = place[src[keep]], place[dst[keep]]
-    w = weight[keep].astype(np.float64)
-    del keep, pendant, at_src
-    nc = len(core)
-    strength_c = strength[core]
-    live = strength_c > 0
-    root = np.sqrt(strength_c)
-    inv_root = np.divide(1.0, root, out=np.zeros(nc), where=live)
-    matrix = _normalised(nc, s, d, w, inv_root)
-    del s, d, w
-    attach_c = place[attach]
-    del place, attach
-    lone_weight = np.bincount(attach_c, weights=leaf_w, minlength=nc)
-    diagonal = 1.0 - damping * damping * np.divide(
-        lone_weight, strength_c, out=np.zeros(nc), where=live
-    )
-    del lone_weight
-    r = reset[core] / reset.sum()
-    b = np.where(live, r * inv_root, 0.0)
-    z = _conjugate_gradients(matrix, diagonal, damping, b, tolerance, max_iterations)
-    y = np.empty(n)
-    y[core] = np.where(live, z * root, r)
-    y[leaf] = damping * leaf_w * z[attach_c] * inv_root[attach_c]
-    return np.asarray(y / y.sum())
+@dataclass
+class _Lone:
+    """The edges of a graph without its lone nodes (:func:`lone_nodes`), renumbered over
+    the ``core`` nodes, and each lone node's one edge (``leaf`` — ``attach``, ``leaf_w``)."""
+
+    n: int
+    core: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    leaf: np.ndarray
+    attach: np.ndarray  # the core place of each lone node's neighbour
+    leaf_w: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        n: int,
+        src: np.ndarray,
+        dst: np.ndarray,
+        weight: np.ndarray,
+        reset: np.ndarray,
+        lone: np.ndarray,
+    ) -> _Lone:
+        if (reset[lone] != 0).any():
+            raise ValueError("a node with a restart weight cannot be solved for from its neighbour")
+        at_src = lone[src]
+        pendant = at_src | lone[dst]
+        core = np.flatnonzero(~lone)
+        place = np.full(n, -1, dtype=np.intp)
+        place[core] = np.arange(len(core))
+        keep = ~pendant
+        return cls(
+            n,
+            core,
+            place[src[keep]],
+            place[dst[keep]],
+            weight[keep].astype(np.float64),
+            np.where(at_src, src, dst)[pendant],
+            place[np.where(at_src, dst, src)[pendant]],
+            weight[pendant].astype(np.float64),
+        )
+
+    def diagonal(self, strength: np.ndarray, live: np.ndarray, damping: float) -> np.ndarray:
+        """``1 − d²·L/s`` of each core node (``L``: the weight of its lone neighbours)."""
+        lone_weight = np.bincount(self.attach, weights=self.leaf_w, minlength=len(self.core))
+        ratio = np.divide(lone_weight, strength, out=np.zeros(len(strength)), where=live)
+        out: np.ndarray = 1.0 - damping * damping * ratio
+        return out
+
+    def spread(
+        self, y: np.ndarray, z: np.ndarray, inv_root: np.ndarray, damping: float
+    ) -> np.ndarray:
+        """Every node's score from the core's (``y``, its solution ``z``)."""
+        out = np.empty(self.n)
+        out[self.core] = y
+        out[self.leaf] = damping * self.leaf_w * z[self.attach] * inv_root[self.attach]
+        return out
 
 
 def _normalised(

@@ -107,6 +107,14 @@ def test_a_seed_is_never_solved_for_from_its_neighbour() -> None:
     reset = np.array([0.0, 1.0])
     with pytest.raises(ValueError, match="restart weight"):
         pagerank(2, src, dst, weight, reset, 0.85, lone=np.array([False, True]))
+    # Only a node with one edge, to a node that stays, can be solved for.
+    src, dst, weight = np.array([0, 1]), np.array([1, 2]), np.ones(2)
+    reset = np.array([1.0, 0.0, 0.0])
+    for lone in ([False, True, False], [False, True, True]):
+        with pytest.raises(ValueError, match="one edge, to a core node"):
+            pagerank(3, src, dst, weight, reset, 0.85, lone=np.array(lone))
+    got = pagerank(3, src, dst, weight, reset, 0.85, lone=np.array([False, False, True]))
+    assert np.abs(got - pagerank(3, src, dst, weight, reset, 0.85)).max() < 1e-12
 
 
 def test_sources_follow_the_most_probable_walk() -> None:

@@ -174,10 +174,15 @@ class _Lone:
         reset: np.ndarray,
         lone: np.ndarray,
     ) -> _Lone:
+        """Split the edges ``src — dst`` at the ``lone`` nodes."""
         if (reset[lone] != 0).any():
             raise ValueError("a node with a restart weight cannot be solved for from its neighbour")
-        at_src = lone[src]
-        pendant = at_src | lone[dst]
+        at_src, at_dst = lone[src], lone[dst]
+        pendant = at_src | at_dst
+        if int(pendant.sum()) != int(lone.sum()) or (at_src & at_dst).any():
+            raise ValueError(
+                "a node solved for from its neighbour must have one edge, to a core node"
+            )
         core = np.flatnonzero(~lone)
         place = np.full(n, -1, dtype=np.intp)
         place[core] = np.arange(len(core))

@@ -40,18 +40,14 @@ def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def strict_loader(text: str | bytes, name: str | None = None) -> StrictLoader:
-    """A :class:`StrictLoader` over ``text`` whose error marks name ``name`` (a file)."""
-    if name is None:
-        return StrictLoader(text)
-    stream = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
-    stream.name = name  # libyaml's parser names its marks after the stream's name
-    return StrictLoader(stream)
-
-
-def load_yaml(text: str | bytes) -> Any:
-    """Parse one YAML document strictly (``yaml.safe_load`` plus duplicate-key errors)."""
-    loader = StrictLoader(text)
+def load_yaml(text: str | bytes, name: str | None = None) -> Any:
+    """Parse one YAML document strictly (``yaml.safe_load`` plus duplicate-key errors);
+    error marks name ``name`` (a file) when given."""
+    stream: str | bytes | io.StringIO | io.BytesIO = text
+    if name is not None:
+        stream = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
+        stream.name = name  # libyaml's parser names its marks after the stream's name
+    loader = StrictLoader(stream)
     try:
         return loader.get_single_data()
     finally:

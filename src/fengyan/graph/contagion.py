@@ -155,7 +155,6 @@ class _Lone:
     """The edges of a graph without its lone nodes (:func:`lone_nodes`), renumbered over
     the ``core`` nodes, and each lone node's one edge (``leaf`` — ``attach``, ``leaf_w``)."""
 
-    n: int
     core: np.ndarray
     src: np.ndarray
     dst: np.ndarray
@@ -188,7 +187,6 @@ class _Lone:
         place[core] = np.arange(len(core))
         keep = ~pendant
         return cls(
-            n,
             core,
             place[src[keep]],
             place[dst[keep]],
@@ -209,7 +207,7 @@ class _Lone:
         self, y: np.ndarray, z: np.ndarray, inv_root: np.ndarray, damping: float
     ) -> np.ndarray:
         """Every node's score from the core's (``y``, its solution ``z``)."""
-        out = np.empty(self.n)
+        out = np.empty(len(self.core) + len(self.leaf))  # one edge per lone node
         out[self.core] = y
         out[self.leaf] = damping * self.leaf_w * z[self.attach] * inv_root[self.attach]
         return out

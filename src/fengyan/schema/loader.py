@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from fengyan.schema.model import EntityType, FieldType, Schema
-from fengyan.yamlstrict import strict_loader
+from fengyan.yamlstrict import load_yaml
 
 
 class SchemaError(ValueError):
@@ -27,14 +27,11 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _load_file(name: str, text: str) -> list[EntityType]:
-    # StrictLoader is a SafeLoader: no arbitrary Python objects are constructed.
-    loader = strict_loader(text, name)  # YAML error marks name the file
+    # A safe loader: no arbitrary Python objects are constructed.
     try:
-        data = loader.get_single_data() or {}
+        data = load_yaml(text, name) or {}  # YAML error marks name the file
     except yaml.YAMLError as exc:
         raise SchemaError(f"{name}: not valid YAML: {exc}") from exc
-    finally:
-        loader.dispose()
     if not isinstance(data, dict):
         raise SchemaError(f"{name}: expected a mapping of type name → definition")
     out = []

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fengyan.text.normalize import normalize_text
-from fengyan.yamlstrict import strict_loader
+from fengyan.yamlstrict import load_yaml
 
 
 class LexiconError(ValueError):
@@ -122,13 +122,10 @@ class Lexicons(BaseModel):
 
 
 def _parse(name: str, text: str) -> Any:
-    loader = strict_loader(text, name)
     try:
-        return loader.get_single_data() or {}
+        return load_yaml(text, name) or {}
     except yaml.YAMLError as exc:
         raise LexiconError(f"{name}: not valid YAML: {exc}") from exc
-    finally:
-        loader.dispose()
 
 
 def _describe(exc: ValidationError) -> str:
